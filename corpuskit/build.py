@@ -1,0 +1,214 @@
+"""Build a recipe: plan tasks, run stage 1 on an executor, assemble, write shards atomically."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from corpuskit import __version__
+from corpuskit.assemble import Assembly, assemble
+from corpuskit.datapaths import display_path, find_data_root
+from corpuskit.document import REJECT_SCHEMA
+from corpuskit.errors import OutputExistsError
+from corpuskit.executors import get_executor
+from corpuskit.ledger import build_ledger
+from corpuskit.pipeline import BuildPlan, Task, TaskResult
+from corpuskit.recipe import Recipe
+from corpuskit.shards import (
+    FORMAT_VERSION,
+    MANIFEST,
+    Build,
+    open_build,
+    publish,
+    write_hf_layout,
+    write_manifest,
+)
+from corpuskit.sources.textio import file_sha256
+from corpuskit.step import CheckContext, RunContext
+
+
+@dataclass
+class BuildResult:
+    """Where a build lives, its manifest, and whether it was reused from an earlier run."""
+
+    path: Path
+    manifest: dict[str, Any]
+    cached: bool = False
+
+    def open(self) -> Build:
+        return open_build(self.path)
+
+
+def plan_tasks(recipe: Recipe, ctx: CheckContext) -> list[Task]:
+    tasks = []
+    for source_index, source in enumerate(recipe.sources):
+        for key in source.partitions(ctx):
+            tasks.append(Task(len(tasks), source_index, key))
+    return tasks
+
+
+def fingerprint_inputs(recipe: Recipe, ctx: CheckContext) -> dict[str, str]:
+    """sha256 of every declared input file, keyed by its data-root-relative path."""
+    out = {}
+    for source in recipe.sources:
+        for path in source.input_files(ctx):
+            out[display_path(path, ctx.data_root)] = file_sha256(path)
+    return dict(sorted(out.items()))
+
+
+def build(
+    recipe: Recipe,
+    *,
+    out: str | Path = "out",
+    data_root: str | Path | None = None,
+    workers: int | None = None,
+    executor: str = "local",
+    overwrite: bool = False,
+    keep_rejects: bool | None = None,
+    progress: Any = None,
+) -> BuildResult:
+    """Build ``recipe`` into ``out/<name>/<hash>/`` and return where it is.
+
+    An existing build of the same recipe over the same input files is reused. A build directory
+    holding a different build (same recipe, changed inputs) is refused unless ``overwrite``. An
+    interrupted build resumes from the finished partitions in ``out/<name>/.work-<hash>``.
+    """
+    root = find_data_root(data_root)
+    recipe.check(root)
+    check_ctx = CheckContext(root)
+    inputs = fingerprint_inputs(recipe, check_ctx)
+    final = Path(out) / recipe.name / recipe.hash
+    if (final / MANIFEST).exists():
+        existing = open_build(final).manifest
+        if existing.get("declared_inputs") == inputs and not overwrite:
+            return BuildResult(final, existing, cached=True)
+        if not overwrite:
+            raise OutputExistsError(
+                f"{final} holds a build of this recipe over different input files"
+            )
+    input_key = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:8]
+    work_dir = Path(out) / recipe.name / f".work-{recipe.hash}-{input_key}"
+    work_dir.mkdir(parents=True, exist_ok=True)
+    plan = BuildPlan(recipe, root, work_dir, plan_tasks(recipe, check_ctx))
+    runner = get_executor(executor, workers)
+    on_done = progress.advance if progress is not None else (lambda _r: None)
+    if progress is not None:
+        progress.start(len(plan.tasks))
+    results = runner.run(plan, on_done)
+    stats: Counter[str] = Counter()
+    read_inputs: dict[str, str] = {}
+    for result in sorted(results, key=lambda r: r.index):
+        stats.update(result.stats)
+        read_inputs.update(result.inputs)
+    assembly = assemble(recipe, results, RunContext(seed=recipe.seed, scope="global", data_root=root))
+    stats.update(assembly.stats)
+    keep = recipe.output.keep_rejects if keep_rejects is None else keep_rejects
+    tmp = Path(out) / recipe.name / f".tmp-{recipe.hash}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    manifest = _write_outputs(recipe, assembly, results, tmp, keep, stats)
+    manifest["declared_inputs"] = inputs
+    manifest["inputs"] = dict(sorted({**inputs, **read_inputs}.items()))
+    manifest["executor"] = {"name": runner.name, "workers": getattr(runner, "workers", None)}
+    manifest["built_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    write_manifest(tmp, manifest)
+    publish(tmp, final, overwrite=overwrite)
+    shutil.rmtree(work_dir, ignore_errors=True)
+    return BuildResult(final, manifest)
+
+
+def _write_outputs(
+    recipe: Recipe,
+    assembly: Assembly,
+    results: list[TaskResult],
+    tmp: Path,
+    keep_rejects: bool,
+    stats: Counter[str],
+) -> dict[str, Any]:
+    tables = [t for _, stage_tables in assembly.stages for t in stage_tables]
+    shards = write_hf_layout(tmp, tables, tables[0].schema if tables else REJECT_SCHEMA)
+    stages, cursor = [], 0
+    for name, stage_tables in assembly.stages:
+        files = shards[cursor : cursor + len(stage_tables)]
+        cursor += len(stage_tables)
+        for shard in files:
+            shard["stage"] = name
+        stages.append(
+            {
+                "name": name,
+                "shards": [s["file"] for s in files],
+                "rows": sum(s["rows"] for s in files),
+                "words": sum(s["words"] for s in files),
+            }
+        )
+    if not tables:  # an empty build still has one (empty) shard file for load_from_disk
+        shards[0]["stage"] = stages[0]["name"] if stages else "main"
+    rejects = _all_rejects(results, assembly)
+    rejects_info: dict[str, Any] = {"rows": rejects.num_rows, "written": keep_rejects}
+    if keep_rejects:
+        write_hf_layout(tmp / "rejects", [rejects], REJECT_SCHEMA)
+        rejects_info["dir"] = "rejects"
+    return _manifest(recipe, assembly, stats, shards, stages, rejects_info)
+
+
+def _all_rejects(results: list[TaskResult], assembly: Assembly) -> pa.Table:
+    from corpuskit.pipeline import read_staged
+
+    parts = [read_staged(r.rejects) for r in sorted(results, key=lambda r: r.index)]
+    return pa.concat_tables([*parts, *assembly.rejects]).cast(REJECT_SCHEMA) if parts or \
+        assembly.rejects else REJECT_SCHEMA.empty_table()
+
+
+def _manifest(
+    recipe: Recipe,
+    assembly: Assembly,
+    stats: Counter[str],
+    shards: list[dict[str, Any]],
+    stages: list[dict[str, Any]],
+    rejects: dict[str, Any],
+) -> dict[str, Any]:
+    words_out = assembly.words_by_source.get("selected", {})
+    sources = []
+    for source in recipe.sources:
+        sources.append(
+            {
+                "name": source.name,
+                "kind": source.kind,
+                "license": source.license,
+                "non_commercial": source.non_commercial,
+                "docs_read": stats[f"{source.name}.docs_out"],
+                "words_read": stats[f"{source.name}.words_out"],
+                "words_filtered": assembly.words_by_source["filtered"].get(source.name, 0),
+                "words_deduplicated": assembly.words_by_source["deduplicated"].get(source.name, 0),
+                "words_out": words_out.get(source.name, 0),
+            }
+        )
+    licenses: dict[str, list[str]] = {}
+    for source in recipe.sources:
+        licenses.setdefault(source.license, []).append(source.name)
+    total_words = sum(s["words"] for s in shards)
+    return {
+        "format_version": FORMAT_VERSION,
+        "corpuskit_version": __version__,
+        "name": recipe.name,
+        "recipe_hash": recipe.hash,
+        "recipe": recipe.to_dict(),
+        "seed": recipe.seed,
+        "sources": sources,
+        "licenses": licenses,
+        "non_commercial_sources": [s.name for s in recipe.sources if s.non_commercial],
+        "ledger": build_ledger(recipe, stats),
+        "budget": assembly.budget_report,
+        "stages": stages,
+        "shards": shards,
+        "totals": {"docs": sum(s["rows"] for s in shards), "words": total_words},
+        "rejects": rejects,
+    }

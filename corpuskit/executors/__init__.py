@@ -1,0 +1,33 @@
+"""Executors run stage-1 tasks of a build; every executor must give the same bytes out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from corpuskit.pipeline import BuildPlan, TaskResult
+
+
+class Executor(Protocol):
+    name: str
+
+    def run(self, plan: BuildPlan, on_done: Callable[[TaskResult], None]) -> list[TaskResult]:
+        """Run every task of the plan; return results ordered by task index."""
+        ...
+
+
+def get_executor(name: str, workers: int | None = None, **options: object) -> Executor:
+    """The executor called ``name`` (``local`` or ``ray``)."""
+    from corpuskit.errors import CorpuskitError
+
+    if name == "local":
+        from corpuskit.executors.local import LocalExecutor
+
+        return LocalExecutor(workers)
+    if name == "ray":
+        try:
+            from corpuskit.executors.ray import RayExecutor
+        except ImportError as exc:  # the module imports ray lazily; this guards the module itself
+            raise CorpuskitError(f"ray executor unavailable: {exc}") from None
+        return RayExecutor(workers, **options)  # type: ignore[arg-type]
+    raise CorpuskitError(f"unknown executor {name!r}", hint="use 'local' or 'ray'")

@@ -1,0 +1,5 @@
+"""Generators (family ``generators``)."""
+
+from corpuskit.generators.base import Generator
+
+__all__ = ["Generator"]

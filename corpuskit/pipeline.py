@@ -1,0 +1,127 @@
+"""Stage 1 of a build: one partition of one source through the block steps, staged to disk.
+
+Each task writes ``part-NNNNN.arrow`` (kept documents), ``part-NNNNN.rejects.arrow`` and, last,
+``part-NNNNN.json`` (its counters). The JSON is written only after the data files are renamed
+into place, so its presence marks a finished task and a resumed build skips it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from corpuskit.document import BLOCK_SCHEMA, REJECT_SCHEMA
+from corpuskit.filters.base import BlockStep
+from corpuskit.recipe import Recipe
+from corpuskit.step import RunContext
+
+
+@dataclass(frozen=True)
+class Task:
+    """One partition of one source; ``index`` orders results canonically."""
+
+    index: int
+    source_index: int
+    key: str
+
+
+@dataclass
+class TaskResult:
+    index: int
+    staged: str
+    rejects: str
+    rows: int
+    stats: dict[str, int] = field(default_factory=dict)
+    inputs: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    """Everything a worker needs to run any task of a build."""
+
+    recipe: Recipe
+    data_root: Path | None
+    work_dir: Path
+    tasks: list[Task]
+
+
+def block_step_labels(recipe: Recipe) -> list[tuple[str, BlockStep]]:
+    """Filters then generators, labelled by kind (``kind#2`` for a repeated kind)."""
+    return labelled([*recipe.filters, *recipe.generators])
+
+
+def labelled(steps: list[Any]) -> list[tuple[str, Any]]:
+    counts: Counter[str] = Counter()
+    out = []
+    for step in steps:
+        counts[step.kind] += 1
+        n = counts[step.kind]
+        out.append((step.kind if n == 1 else f"{step.kind}#{n}", step))
+    return out
+
+
+def account(stats: Counter[str], label: str, phase: str, block: pa.Table) -> None:
+    stats[f"{label}.docs_{phase}"] += block.num_rows
+    stats[f"{label}.words_{phase}"] += int(pc.sum(block["words"]).as_py() or 0)
+
+
+def account_rejects(stats: Counter[str], rejects: list[pa.Table]) -> None:
+    for table in rejects:
+        for row in table.group_by(["step", "reason"]).aggregate(
+            [("words", "sum"), ("words", "count")]
+        ).to_pylist():
+            key = f"{row['step']}.dropped.{row['reason']}"
+            stats[f"{key}.docs"] += row["words_count"]
+            stats[f"{key}.words"] += row["words_sum"]
+
+
+def run_task(plan: BuildPlan, task: Task) -> TaskResult:
+    """Run one task (or return the finished result of an earlier, interrupted build)."""
+    stem = plan.work_dir / f"part-{task.index:05d}"
+    marker = stem.with_suffix(".json")
+    if marker.exists():
+        return TaskResult(**json.loads(marker.read_text()))
+    recipe = plan.recipe
+    source = recipe.sources[task.source_index]
+    ctx = RunContext(seed=recipe.seed, scope=f"{source.name}\x00{task.key}", data_root=plan.data_root)
+    steps = block_step_labels(recipe)
+    staged, rejects_path = Path(f"{stem}.arrow"), Path(f"{stem}.rejects.arrow")
+    rows = 0
+    tmp = Path(f"{stem}.arrow.tmp-{os.getpid()}")
+    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, BLOCK_SCHEMA) as writer:
+        for block in source.read_partition(task.key, ctx):
+            account(ctx.stats, source.name, "out", block)
+            for label, step in steps:
+                account(ctx.stats, label, "in", block)
+                block = step.process(block, ctx, label)
+                account(ctx.stats, label, "out", block)
+            rows += block.num_rows
+            writer.write_table(block.cast(BLOCK_SCHEMA))
+    os.replace(tmp, staged)
+    _write_table_file(pa.concat_tables(ctx.rejects) if ctx.rejects else REJECT_SCHEMA.empty_table(),
+                      rejects_path)
+    account_rejects(ctx.stats, ctx.rejects)
+    result = TaskResult(task.index, str(staged), str(rejects_path), rows, dict(ctx.stats), ctx.inputs)
+    tmp_marker = marker.with_suffix(f".json.tmp-{os.getpid()}")
+    tmp_marker.write_text(json.dumps(asdict(result), sort_keys=True))
+    os.replace(tmp_marker, marker)
+    return result
+
+
+def _write_table_file(table: pa.Table, path: Path) -> None:
+    tmp = Path(f"{path}.tmp-{os.getpid()}")
+    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    os.replace(tmp, path)
+
+
+def read_staged(path: str) -> pa.Table:
+    """Memory-map a staged Arrow file (zero-copy)."""
+    return pa.ipc.open_file(pa.memory_map(path, "r")).read_all()

@@ -1,0 +1,107 @@
+"""Streaming, fingerprinted reading of (possibly compressed) text files in line-aligned chunks."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import hashlib
+import io
+import lzma
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from corpuskit.errors import InputError
+
+CHUNK_BYTES = 8 << 20
+
+
+def open_binary(path: Path) -> IO[bytes]:
+    """Open a file for reading bytes, decompressing .gz/.bz2/.xz/.zst transparently."""
+    suffix = path.suffix.lower()
+    if suffix == ".gz":
+        return gzip.open(path, "rb")
+    if suffix == ".bz2":
+        return bz2.open(path, "rb")
+    if suffix == ".xz":
+        return lzma.open(path, "rb")
+    if suffix in (".zst", ".zstd"):
+        import zstandard
+
+        raw = path.open("rb")
+        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw, closefd=True))
+    return path.open("rb")
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of the file's bytes on disk (compressed form), streamed."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(CHUNK_BYTES), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class LineChunk:
+    """Whole lines of a file: ``lines[i]`` is line number ``first_line + i`` (1-based)."""
+
+    first_line: int
+    lines: list[bytes]
+
+
+def iter_line_chunks(path: Path, display: str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[LineChunk]:
+    """Yield line-aligned chunks of a file; a truncated/corrupt compressed stream is an InputError."""
+    line_no = 1
+    carry = b""
+    try:
+        with open_binary(path) as handle:
+            while True:
+                block = handle.read(chunk_bytes)
+                if not block:
+                    break
+                data = carry + block
+                cut = data.rfind(b"\n")
+                if cut < 0:
+                    carry = data
+                    continue
+                carry = data[cut + 1 :]
+                lines = data[:cut].split(b"\n")
+                yield LineChunk(line_no, lines)
+                line_no += len(lines)
+    except (EOFError, OSError, lzma.LZMAError) as exc:
+        raise InputError(
+            f"{display}:{line_no}: cannot read compressed input past this line ({exc})",
+            hint="the file is truncated or corrupt; re-download it or check its checksum",
+        ) from exc
+    if carry:
+        yield LineChunk(line_no, [carry])
+
+
+def decode_lines(chunk: LineChunk) -> tuple[list[str], list[tuple[int, str]]]:
+    """Decode a chunk as UTF-8: (texts, bad) where bad holds (offset in chunk, text with U+FFFD).
+
+    Bad entries keep an empty placeholder in ``texts`` so that offsets stay aligned.
+
+    Fast path: one decode for the whole chunk. Only when that fails is the chunk decoded line by
+    line, so that the bad lines can be located and sent to the rejects shard.
+    """
+    joined = b"\n".join(chunk.lines)
+    try:
+        text = joined.decode("utf-8")
+    except UnicodeDecodeError:
+        good: list[str] = []
+        bad: list[tuple[int, str]] = []
+        for offset, raw in enumerate(chunk.lines):
+            try:
+                good.append(raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                good.append("")
+                bad.append((offset, raw.decode("utf-8", errors="replace")))
+        return good, bad
+    lines = text.split("\n")
+    if len(lines) != len(chunk.lines):
+        # \n inside a multi-byte sequence cannot happen in valid UTF-8; keep the invariant loud.
+        raise AssertionError("line split mismatch after UTF-8 decode")
+    return lines, []

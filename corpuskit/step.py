@@ -1,0 +1,111 @@
+"""Step base class, the per-run context, and ``Drop``.
+
+A step is a frozen pydantic model: its parameters are validated fields. Per-run state lives in
+local variables, never on ``self``. Randomness comes from ``ctx.rng(label)``, seeded from the recipe
+seed, the step's label and the partition, never from a global RNG, so output does not depend on
+how many workers run or in which order they finish.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, Field
+
+from corpuskit.document import REJECT_SCHEMA
+from corpuskit.registry import registry
+
+
+@dataclass(frozen=True, slots=True)
+class Drop:
+    """A filter's verdict to drop a document, with a stable snake_case reason."""
+
+    reason: str
+    detail: str = ""
+
+    def __bool__(self) -> bool:
+        return False
+
+
+class Step(BaseModel):
+    """Base of every recipe step. Subclasses register with ``class X(Filter, kind="x")``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+    family: ClassVar[str] = ""
+    kind: ClassVar[str] = ""
+
+    only_sources: list[str] | None = Field(
+        default=None, description="apply this step only to documents of these sources (all if unset)"
+    )
+
+    def __init_subclass__(cls, kind: str | None = None, **kwargs: Any):
+        super().__init_subclass__(**kwargs)
+        if kind is not None:
+            cls.kind = kind
+            registry(cls.family).add(kind, cls)
+
+    def check(self, ctx: CheckContext) -> None:
+        """Validate things that need the environment (paths, optional packages) without reading data.
+
+        Raise ``CorpuskitError`` subclasses. Called by ``corpuskit validate`` and before a build.
+        """
+
+    def to_spec(self) -> dict[str, Any]:
+        """``{kind: ..., **params}``: the recipe form of this step (defaults filled)."""
+        return {"kind": self.kind, **self.model_dump(mode="json")}
+
+
+@dataclass
+class CheckContext:
+    """What ``Step.check`` may consult: the data root (may be None) and where the recipe lives."""
+
+    data_root: Path | None
+    recipe_dir: Path | None = None
+
+    def resolve(self, pattern: str) -> str:
+        """Absolute form of a path pattern: relative patterns live under the data root."""
+        from corpuskit.datapaths import resolve_pattern
+
+        return resolve_pattern(pattern, self.data_root)
+
+
+@dataclass
+class RunContext:
+    """Per-task state handed to steps: counters, seeded RNGs, rejects, cache dir, logger."""
+
+    seed: int
+    scope: str = ""
+    data_root: Path | None = None
+    cache_dir: Path | None = None
+    stats: Counter[str] = field(default_factory=Counter)
+    inputs: dict[str, str] = field(default_factory=dict)
+    rejects: list[pa.Table] = field(default_factory=list)
+    logger: logging.Logger = field(default_factory=lambda: logging.getLogger("corpuskit"))
+
+    def rng(self, label: str) -> random.Random:
+        """A Random seeded by (recipe seed, step label, partition scope)."""
+        digest = hashlib.sha256(f"{self.seed}\x00{label}\x00{self.scope}".encode()).digest()
+        return random.Random(int.from_bytes(digest[:8], "big"))
+
+    def count(self, label: str, counter: str, n: int = 1) -> None:
+        self.stats[f"{label}.{counter}"] += n
+
+    def record_input(self, path: str, sha256: str) -> None:
+        """Remember the fingerprint of an input file (it goes into the manifest)."""
+        self.inputs[path] = sha256
+
+    def reject(self, block: pa.Table, *, step: str, reasons: pa.Array | list[str]) -> None:
+        """Keep dropped rows with their reasons for the rejects shard and the ledger."""
+        if block.num_rows == 0:
+            return
+        reason_arr = pa.array(reasons, pa.string()) if isinstance(reasons, list) else reasons
+        table = block.append_column("step", pa.array([step] * block.num_rows, pa.string()))
+        self.rejects.append(table.append_column("reason", reason_arr).cast(REJECT_SCHEMA))
