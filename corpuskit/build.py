@@ -98,7 +98,8 @@ def build(
     input_key = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:8]
     work_dir = Path(out) / recipe.name / f".work-{recipe.hash}-{input_key}"
     work_dir.mkdir(parents=True, exist_ok=True)
-    plan = BuildPlan(recipe, root, work_dir, plan_tasks(recipe, check_ctx))
+    cache_dir = Path(out) / ".cache"
+    plan = BuildPlan(recipe, root, work_dir, plan_tasks(recipe, check_ctx), cache_dir)
     runner = get_executor(executor, workers)
     on_done = progress.advance if progress is not None else (lambda _r: None)
     if progress is not None:
@@ -109,7 +110,8 @@ def build(
     for result in sorted(results, key=lambda r: r.index):
         stats.update(result.stats)
         read_inputs.update(result.inputs)
-    assembly = assemble(recipe, results, RunContext(seed=recipe.seed, scope="global", data_root=root))
+    global_ctx = RunContext(seed=recipe.seed, scope="global", data_root=root, cache_dir=cache_dir)
+    assembly = assemble(recipe, results, global_ctx)
     stats.update(assembly.stats)
     keep = recipe.output.keep_rejects if keep_rejects is None else keep_rejects
     tmp = Path(out) / recipe.name / f".tmp-{recipe.hash}-{os.getpid()}"
@@ -117,6 +119,7 @@ def build(
     manifest = _write_outputs(recipe, assembly, results, tmp, keep, stats)
     manifest["declared_inputs"] = inputs
     manifest["inputs"] = dict(sorted({**inputs, **read_inputs}.items()))
+    manifest["reports"] = global_ctx.reports
     manifest["executor"] = {"name": runner.name, "workers": getattr(runner, "workers", None)}
     manifest["built_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     write_manifest(tmp, manifest)
@@ -167,6 +170,19 @@ def _all_rejects(results: list[TaskResult], assembly: Assembly) -> pa.Table:
         assembly.rejects else REJECT_SCHEMA.empty_table()
 
 
+def synthetic_share(assembly: Assembly) -> dict[str, Any]:
+    """Words of generated documents (meta ``synthetic: true``) and their share of the output."""
+    import pyarrow.compute as pc
+
+    words = total = 0
+    for _, tables in assembly.stages:
+        for table in tables:
+            flag = pc.match_substring(table["meta"], '"synthetic":true')
+            words += int(pc.sum(pc.if_else(flag, table["words"], 0)).as_py() or 0)
+            total += int(pc.sum(table["words"]).as_py() or 0)
+    return {"words": words, "share": round(words / total, 6) if total else 0.0}
+
+
 def _manifest(
     recipe: Recipe,
     assembly: Assembly,
@@ -210,5 +226,6 @@ def _manifest(
         "stages": stages,
         "shards": shards,
         "totals": {"docs": sum(s["rows"] for s in shards), "words": total_words},
+        "synthetic": synthetic_share(assembly),
         "rejects": rejects,
     }

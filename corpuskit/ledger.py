@@ -51,6 +51,7 @@ def build_ledger(recipe: Recipe, stats: Counter[str]) -> list[dict[str, Any]]:
                 "docs_out": stats[f"{label}.docs_out"],
                 "words_out": stats[f"{label}.words_out"],
                 "dropped": _dropped(stats, label),
+                "counters": counters(stats, label),
             }
         )
     return rows

@@ -50,6 +50,7 @@ class BuildPlan:
     data_root: Path | None
     work_dir: Path
     tasks: list[Task]
+    cache_dir: Path | None = None
 
 
 def block_step_labels(recipe: Recipe) -> list[tuple[str, BlockStep]]:
@@ -90,7 +91,12 @@ def run_task(plan: BuildPlan, task: Task) -> TaskResult:
         return TaskResult(**json.loads(marker.read_text()))
     recipe = plan.recipe
     source = recipe.sources[task.source_index]
-    ctx = RunContext(seed=recipe.seed, scope=f"{source.name}\x00{task.key}", data_root=plan.data_root)
+    ctx = RunContext(
+        seed=recipe.seed,
+        scope=f"{source.name}\x00{task.key}",
+        data_root=plan.data_root,
+        cache_dir=plan.cache_dir,
+    )
     steps = block_step_labels(recipe)
     staged, rejects_path = Path(f"{stem}.arrow"), Path(f"{stem}.rejects.arrow")
     rows = 0

@@ -88,6 +88,7 @@ class RunContext:
     stats: Counter[str] = field(default_factory=Counter)
     inputs: dict[str, str] = field(default_factory=dict)
     rejects: list[pa.Table] = field(default_factory=list)
+    reports: dict[str, Any] = field(default_factory=dict)
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("corpuskit"))
 
     def rng(self, label: str) -> random.Random:
