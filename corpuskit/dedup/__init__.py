@@ -1,5 +1,7 @@
 """Deduplication and decontamination (family ``dedup``)."""
 
-from corpuskit.dedup.base import Dedup
+from corpuskit.dedup.base import ClusterDedup, Dedup, Rewrite
+from corpuskit.dedup.exact import ExactDedup
+from corpuskit.dedup.minhash import MinHashDedup
 
-__all__ = ["Dedup"]
+__all__ = ["ClusterDedup", "Dedup", "ExactDedup", "MinHashDedup", "Rewrite"]

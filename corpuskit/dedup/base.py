@@ -1,13 +1,46 @@
-"""Dedup: global steps that see the whole filtered corpus and name each duplicate's reason."""
+"""Dedup: global steps that see the whole filtered corpus and name each duplicate's reason.
+
+Two kinds of global step share this family:
+
+* deciders implement ``duplicates(table, ctx)``: one reason per row (None keeps the row);
+* rewriters (``lines``, ``sentences``, sentence-level ``decontaminate``) remove parts of documents.
+  They implement ``rewrite(table, ctx)`` returning a :class:`Rewrite`: a replacement text per row
+  plus the reason for what was cut. ``apply`` turns it into a table: rows left empty are dropped
+  with the reason, edited rows keep their id and get their words recounted, and every removed
+  fragment goes to the rejects shard as a row with the document's id, the removed text and the
+  reason suffixed ``_fragment``. Words therefore add up exactly: words in = words out + words in
+  rejects.
+
+``apply(table, ctx, label)`` is what stage 2 runs for every dedup step.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import ClassVar, Literal
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import Field
 
+from corpuskit.document import BLOCK_SCHEMA
+from corpuskit.errors import BuildError
+from corpuskit.filters.base import as_string_array
 from corpuskit.step import RunContext, Step
+from corpuskit.words import count_words_array
+
+Reasons = Sequence[str | None] | pa.Array | pa.ChunkedArray
+
+
+@dataclass
+class Rewrite:
+    """What a rewriting step did: new text per row (None = unchanged) and the removed parts."""
+
+    texts: list[str | None]
+    removed: list[str | None]
+    reasons: list[str | None]
 
 
 class Dedup(Step):
@@ -21,7 +54,154 @@ class Dedup(Step):
     family: ClassVar[str] = "dedup"
     drop_reasons: ClassVar[tuple[str, ...]] = ()
 
-    def duplicates(
-        self, table: pa.Table, ctx: RunContext
-    ) -> Sequence[str | None] | pa.Array | pa.ChunkedArray:
+    def duplicates(self, table: pa.Table, ctx: RunContext) -> Reasons:
         raise NotImplementedError(f"{type(self).__name__} must implement duplicates()")
+
+    def rewrite(self, table: pa.Table, ctx: RunContext) -> Rewrite | None:
+        """Partial removals; None (the default) means this step only drops whole documents."""
+        return None
+
+    def apply(self, table: pa.Table, ctx: RunContext, label: str) -> pa.Table:
+        """Run the step on the whole table: reject what it removes, return what stays."""
+        result = self.rewrite(table, ctx)
+        if result is not None:
+            return apply_rewrite(table, result, ctx, label)
+        reasons = as_string_array(self.duplicates(table, ctx))
+        dropped = pc.is_valid(reasons)
+        ctx.reject(table.filter(dropped), step=label, reasons=reasons.filter(dropped))
+        return table.filter(pc.invert(dropped))
+
+    def participating(self, table: pa.Table) -> np.ndarray:
+        """Row indices this step looks at (``only_sources``), in table order."""
+        if self.only_sources is None:
+            return np.arange(table.num_rows, dtype=np.int64)
+        mask = pc.is_in(table["source"], value_set=pa.array(self.only_sources, pa.string()))
+        return np.flatnonzero(mask.to_numpy(zero_copy_only=False)).astype(np.int64)
+
+
+def expand(values: Sequence[str | None], rows: np.ndarray, n: int) -> list[str | None]:
+    """Per-row list of length ``n`` with ``values`` placed at ``rows`` and None elsewhere."""
+    out: list[str | None] = [None] * n
+    for row, value in zip(rows.tolist(), values, strict=True):
+        out[row] = value
+    return out
+
+
+def apply_rewrite(table: pa.Table, result: Rewrite, ctx: RunContext, label: str) -> pa.Table:
+    """Replace texts, drop rows left empty, and reject the removed fragments (see module doc)."""
+    n = table.num_rows
+    old = table["text"].to_pylist()
+    texts = [old[i] if t is None else t for i, t in enumerate(result.texts)]
+    emptied = np.array(
+        [result.texts[i] is not None and not texts[i].strip() for i in range(n)], dtype=bool
+    )
+    partial = np.array(
+        [result.texts[i] is not None and not emptied[i] for i in range(n)], dtype=bool
+    )
+    drop_reasons = [r if emptied[i] else None for i, r in enumerate(result.reasons)]
+    reasons = pa.array(drop_reasons, pa.string())
+    ctx.reject(table.filter(pa.array(emptied)), step=label, reasons=reasons.filter(emptied))
+    if partial.any():
+        idx = np.flatnonzero(partial)
+        frag = pa.array([result.removed[i] for i in idx], pa.large_string())
+        part = table.take(idx).set_column(1, "text", frag)
+        part = part.set_column(3, "words", count_words_array(frag))
+        ctx.reject(part, step=label, reasons=[f"{result.reasons[i]}_fragment" for i in idx])
+        ctx.count(label, "docs_edited", len(idx))
+    new_text = pa.array(texts, pa.large_string())
+    out = table.set_column(1, "text", new_text).set_column(3, "words", count_words_array(new_text))
+    return out.filter(pa.array(~emptied)).cast(BLOCK_SCHEMA)
+
+
+def not_a_decider(step: Dedup) -> BuildError:
+    """The error a rewriting step raises when a caller uses ``duplicates`` instead of ``apply``."""
+    return BuildError(
+        f"dedup kind {step.kind!r} rewrites documents and must be run through Dedup.apply()",
+        hint="stage 2 must call step.apply(table, ctx, label) for every dedup step",
+    )
+
+
+Prefer = Literal["natural", "synthetic", "none"]
+Scope = Literal["all", "within_source", "cross_source"]
+
+
+class ClusterDedup(Dedup):
+    """A dedup that groups rows into clusters and keeps one representative per cluster.
+
+    The representative is chosen by a stable rule, never arrival order: first by
+    ``source_priority`` (earlier listed sources win), then by ``prefer`` (natural or synthetic
+    text, from ``meta.synthetic``), then by the smallest id.
+    """
+
+    source_priority: list[str] = Field(
+        default_factory=list,
+        description="sources whose copy is kept first, in order; unlisted sources come after",
+    )
+    prefer: Prefer = Field(
+        default="natural",
+        description="within equal source priority keep natural text (or synthetic, or no preference)",
+    )
+    scope: Scope = Field(
+        default="all",
+        description="all: one copy per cluster; within_source: clusters never span sources; "
+        "cross_source: drop only copies in other sources than the kept one",
+    )
+
+    def rank_columns(self, table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+        """(source rank, synthetic rank) per row: smaller wins."""
+        sources = table["source"].to_numpy(zero_copy_only=False)
+        order = {name: i for i, name in enumerate(self.source_priority)}
+        source_rank = np.array([order.get(s, len(order)) for s in sources], dtype=np.int64)
+        synthetic = pc.match_substring(table["meta"], '"synthetic":true').to_numpy(
+            zero_copy_only=False
+        )
+        if self.prefer == "natural":
+            synth_rank = synthetic.astype(np.int64)
+        elif self.prefer == "synthetic":
+            synth_rank = (~synthetic).astype(np.int64)
+        else:
+            synth_rank = np.zeros(table.num_rows, dtype=np.int64)
+        return source_rank, synth_rank
+
+    def resolve(self, table: pa.Table, cluster: np.ndarray) -> np.ndarray:
+        """Boolean mask of rows to drop, given a cluster label per row (-1: in no cluster)."""
+        n = table.num_rows
+        if n == 0:
+            return np.zeros(0, dtype=bool)
+        cluster = cluster.astype(np.int64).copy()
+        singles = cluster < 0
+        cluster[singles] = cluster.max(initial=-1) + 1 + np.arange(int(singles.sum()))
+        source_codes = pc.dictionary_encode(table["source"]).combine_chunks()
+        src = _stable_codes(source_codes)
+        if self.scope == "within_source":
+            cluster = cluster * (int(src.max(initial=0)) + 1) + src
+        source_rank, synth_rank = self.rank_columns(table)
+        keyed = pa.table(
+            {
+                "cluster": cluster,
+                "source_rank": source_rank,
+                "synth_rank": synth_rank,
+                "id": table["id"],
+                "text": table["text"],
+            }
+        )
+        order = pc.sort_indices(keyed, sort_keys=[(c, "ascending") for c in keyed.column_names])
+        order = order.to_numpy()
+        sorted_cluster = cluster[order]
+        head = np.ones(n, dtype=bool)
+        head[1:] = sorted_cluster[1:] != sorted_cluster[:-1]
+        rep_of_sorted = order[np.maximum.accumulate(np.where(head, np.arange(n), 0))]
+        rep = np.empty(n, dtype=np.int64)
+        rep[order] = rep_of_sorted
+        drop = rep != np.arange(n)
+        if self.scope == "cross_source":
+            drop &= src != src[rep]
+        return drop
+
+
+def _stable_codes(encoded: pa.DictionaryArray) -> np.ndarray:
+    """Dictionary codes renumbered by sorted value, so they do not depend on arrival order."""
+    values = encoded.dictionary.to_pylist()
+    rank = np.argsort(np.argsort(np.array(values, dtype=object), kind="stable"))
+    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    return rank[codes] if len(values) else codes

@@ -1,0 +1,77 @@
+"""LSH banding and clustering of MinHash signatures, vectorised with numpy.
+
+Rows must come in a canonical order (the caller sorts them by id), so that the candidate edges,
+the clusters and therefore the kept documents do not depend on the input order or worker count.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from corpuskit.dedup.shingles import fmix64
+
+
+def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """(documents, bands) uint64 bucket keys: the ``rows`` values of each band mixed together."""
+    docs = signatures.shape[0]
+    keys = np.empty((docs, bands), dtype=np.uint64)
+    sig = signatures.astype(np.uint64)
+    for band in range(bands):
+        key = np.full(docs, np.uint64(band) + np.uint64(0x9E3779B97F4A7C15), dtype=np.uint64)
+        for col in range(band * rows, (band + 1) * rows):
+            key = fmix64(key ^ sig[:, col])
+        keys[:, band] = key
+    return keys
+
+
+def candidate_pairs(keys: np.ndarray, eligible: np.ndarray) -> np.ndarray:
+    """(pairs, 2) int64 edges: in each band bucket, every member joined to the bucket's first row.
+
+    ``eligible`` masks rows that take part (documents without shingles do not).
+    """
+    rows = np.flatnonzero(eligible)
+    edges = []
+    for band in range(keys.shape[1]):
+        k = keys[rows, band]
+        order = np.argsort(k, kind="stable")
+        sk = k[order]
+        same = np.zeros(len(sk), dtype=bool)
+        same[1:] = sk[1:] == sk[:-1]
+        if not same.any():
+            continue
+        head_pos = np.maximum.accumulate(np.where(same, 0, np.arange(len(sk))))
+        members = np.flatnonzero(same)
+        edges.append(np.stack([rows[order[head_pos[members]]], rows[order[members]]], axis=1))
+    if not edges:
+        return np.zeros((0, 2), dtype=np.int64)
+    pairs = np.unique(np.concatenate(edges), axis=0)
+    return pairs.astype(np.int64)
+
+
+def estimated_jaccard(signatures: np.ndarray, pairs: np.ndarray, chunk: int = 65536) -> np.ndarray:
+    """Share of equal signature values for each pair: MinHash's estimate of Jaccard similarity."""
+    out = np.empty(len(pairs), dtype=np.float64)
+    for lo in range(0, len(pairs), chunk):
+        p = pairs[lo : lo + chunk]
+        out[lo : lo + chunk] = (signatures[p[:, 0]] == signatures[p[:, 1]]).mean(axis=1)
+    return out
+
+
+def connected_components(n: int, pairs: np.ndarray) -> np.ndarray:
+    """Component label per node: the smallest node index in its component (union-find by min)."""
+    label = np.arange(n, dtype=np.int64)
+    if len(pairs) == 0:
+        return label
+    u, v = pairs[:, 0], pairs[:, 1]
+    while True:
+        low = np.minimum(label[u], label[v])
+        before = label.copy()
+        np.minimum.at(label, u, low)
+        np.minimum.at(label, v, low)
+        while True:  # pointer jumping until every node points at a root
+            jumped = label[label]
+            if np.array_equal(jumped, label):
+                break
+            label = jumped
+        if np.array_equal(label, before):
+            return label

@@ -1,0 +1,109 @@
+"""The ``minhash`` dedup: near-duplicate documents by MinHash signatures and LSH banding."""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import Field, model_validator
+
+from corpuskit.dedup.base import ClusterDedup, Reasons, expand
+from corpuskit.dedup.lsh import band_keys, candidate_pairs, connected_components, estimated_jaccard
+from corpuskit.dedup.normalize import Normalization
+from corpuskit.dedup.report import cluster_report, publish_report
+from corpuskit.dedup.shingles import char_hashes, shingle_hashes, token_hashes
+from corpuskit.dedup.signatures import Backend, optimal_bands, signatures
+from corpuskit.errors import MissingDependencyError
+from corpuskit.step import RunContext
+
+
+class MinHashDedup(ClusterDedup, kind="minhash"):
+    """Drop near-duplicates: documents whose shingle sets have Jaccard similarity ≥ ``threshold``.
+
+    Each document's shingles (word or character n-grams of its normalised text) are summarised
+    by ``num_perm`` min-wise hashes. LSH bands (``bands`` × ``rows``, chosen from the threshold
+    by weighing false positives against false negatives, as datasketch does) propose candidate
+    pairs; with ``verify`` a pair counts only if its signatures agree on ≥ ``threshold`` of the
+    values. Candidate pairs are joined into clusters (connected components) and each cluster keeps
+    one document chosen by ``source_priority``, ``prefer`` and the smallest id. Rows are processed
+    in id order, so the result does not depend on input order or worker count.
+
+    Drop reasons: ``dup_near``.
+    """
+
+    drop_reasons: ClassVar[tuple[str, ...]] = ("dup_near",)
+
+    threshold: float = Field(default=0.8, gt=0.0, le=1.0, description="Jaccard similarity cut")
+    num_perm: int = Field(default=128, ge=8, le=1024, description="hash permutations per signature")
+    shingle: Literal["word", "char"] = Field(default="word", description="shingle unit")
+    ngram: int = Field(default=5, ge=1, le=64, description="units per shingle (word 5-grams)")
+    normalization: Normalization = Field(
+        default_factory=Normalization, description="text normalisation before shingling"
+    )
+    bands: int | None = Field(default=None, ge=1, description="LSH bands (default: optimal)")
+    rows: int | None = Field(default=None, ge=1, description="rows per band (default: optimal)")
+    weights: tuple[float, float] = Field(
+        default=(0.3, 0.7),
+        description="(false positive, false negative) weights for choosing bands/rows; recall "
+        "is favoured because `verify` removes false positives afterwards",
+    )
+    verify: bool = Field(
+        default=True, description="confirm LSH candidates by their signature similarity"
+    )
+    backend: Backend = Field(default="numpy", description="signature backend: numpy, rensa, datasketch")
+    seed: int = Field(
+        default=1,
+        description="seeds the hash permutations; part of the step's identity, not the recipe seed",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> MinHashDedup:
+        if (self.bands is None) != (self.rows is None):
+            raise ValueError("set both bands and rows, or neither")
+        if self.bands is not None and self.rows is not None and self.bands * self.rows > self.num_perm:
+            raise ValueError(f"bands × rows = {self.bands * self.rows} exceeds num_perm")
+        if self.backend != "numpy" and importlib.util.find_spec(self.backend) is None:
+            raise MissingDependencyError(f"minhash backend {self.backend!r}", "dedup")
+        return self
+
+    def band_rows(self) -> tuple[int, int]:
+        """(bands, rows) used for LSH."""
+        if self.bands is not None and self.rows is not None:
+            return self.bands, self.rows
+        return optimal_bands(self.threshold, self.num_perm, *self.weights)
+
+    def signatures(self, texts: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+        """(signatures (rows, num_perm) uint32, shingle count per row) of the texts."""
+        normalized = self.normalization.apply(texts)
+        units, offsets = (token_hashes if self.shingle == "word" else char_hashes)(normalized)
+        shingles, shingle_offsets = shingle_hashes(units, offsets, self.ngram)
+        sig = signatures(shingles, shingle_offsets, self.num_perm, self.seed, self.backend)
+        return sig, np.diff(shingle_offsets)
+
+    def clusters(self, texts: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, dict[str, Any]]:
+        """Cluster label per row (the smallest row index of its cluster) and LSH statistics."""
+        sig, counts = self.signatures(texts)
+        bands, rows = self.band_rows()
+        pairs = candidate_pairs(band_keys(sig, bands, rows), counts > 0)
+        stats: dict[str, Any] = {"bands": bands, "rows": rows, "candidate_pairs": len(pairs)}
+        if self.verify and len(pairs):
+            pairs = pairs[estimated_jaccard(sig, pairs) >= self.threshold]
+        stats["pairs"] = len(pairs)
+        return connected_components(len(counts), pairs), stats
+
+    def duplicates(self, table: pa.Table, ctx: RunContext) -> Reasons:
+        rows = self.participating(table)
+        sub = table.take(pa.array(rows)) if len(rows) != table.num_rows else table
+        # canonical order: by id (then text), so clusters do not depend on arrival order
+        order = pc.sort_indices(sub, sort_keys=[("id", "ascending"), ("text", "ascending")])
+        canon = sub.take(order)
+        labels, stats = self.clusters(canon["text"])
+        drop_canon = self.resolve(canon, labels)
+        publish_report(ctx, self.kind, {**cluster_report(canon, labels, drop_canon), **stats})
+        drop = np.empty(len(drop_canon), dtype=bool)
+        drop[order.to_numpy()] = drop_canon
+        reasons = ["dup_near" if d else None for d in drop.tolist()]
+        return expand(reasons, rows, table.num_rows)

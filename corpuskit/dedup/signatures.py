@@ -1,0 +1,136 @@
+"""MinHash signatures and LSH parameters.
+
+The default ``numpy`` backend computes ``num_perm`` min-wise hashes of every document's shingle set
+at once: for permutation ``k`` the hash of shingle ``x`` is ``(a_k * x + b_k) mod 2**64`` (``a_k``
+odd, so a bijection), and the signature keeps the top 32 bits of the minimum. Work is chunked so the
+``(shingles, num_perm)`` matrix stays in cache. ``rensa`` (Rust) is an optional faster backend and
+``datasketch`` the reference implementation; both are fed the same shingle sets.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+import numpy as np
+
+from corpuskit.errors import MissingDependencyError
+
+Backend = Literal["numpy", "rensa", "datasketch"]
+EMPTY = np.uint32(0xFFFFFFFF)
+CHUNK_SHINGLES = 2048
+
+
+def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(a, b): ``num_perm`` odd multipliers and offsets, fixed by ``seed``."""
+    rng = np.random.Generator(np.random.PCG64(seed))
+    a = rng.integers(0, 2**64, size=num_perm, dtype=np.uint64, endpoint=False) | np.uint64(1)
+    b = rng.integers(0, 2**64, size=num_perm, dtype=np.uint64, endpoint=False)
+    return a, b
+
+
+def numpy_signatures(
+    shingles: np.ndarray, offsets: np.ndarray, num_perm: int, seed: int
+) -> np.ndarray:
+    """(rows, num_perm) uint32 MinHash signatures; rows without shingles are all ``EMPTY``."""
+    a, b = permutations(num_perm, seed)
+    rows = len(offsets) - 1
+    sig = np.full((rows, num_perm), EMPTY, dtype=np.uint32)
+    nonempty = np.flatnonzero(np.diff(offsets) > 0)
+    if len(nonempty) == 0:
+        return sig
+    starts = offsets[nonempty]
+    ends = offsets[nonempty + 1]
+    buf = np.empty((CHUNK_SHINGLES, num_perm), dtype=np.uint64)
+    first = 0
+    while first < len(nonempty):
+        # as many whole rows as fit in one chunk (at least one row)
+        last = int(np.searchsorted(ends, starts[first] + CHUNK_SHINGLES, side="right"))
+        last = max(last, first + 1)
+        lo, hi = int(starts[first]), int(ends[last - 1])
+        x = shingles[lo:hi]
+        block = buf[: hi - lo] if hi - lo <= CHUNK_SHINGLES else np.empty((hi - lo, num_perm),
+                                                                          dtype=np.uint64)
+        np.multiply(x[:, None], a[None, :], out=block)
+        block += b
+        mins = np.minimum.reduceat(block, starts[first:last] - lo, axis=0)
+        sig[nonempty[first:last]] = (mins >> np.uint64(32)).astype(np.uint32)
+        first = last
+    return sig
+
+
+def rensa_signatures(
+    shingles: np.ndarray, offsets: np.ndarray, num_perm: int, seed: int
+) -> np.ndarray:
+    """Signatures from rensa's bulk Rust call over the same shingle hashes."""
+    try:
+        from rensa import RMinHash
+    except ImportError:
+        raise MissingDependencyError("minhash backend 'rensa'", "dedup") from None
+    matrix = RMinHash.digest_matrix_from_flat_token_hashes(
+        shingles, offsets.astype(np.uint64), num_perm, seed
+    )
+    sig = np.asarray(matrix.to_rows(), dtype=np.uint32).reshape(len(offsets) - 1, num_perm)
+    sig[np.diff(offsets) == 0] = EMPTY
+    return sig
+
+
+def datasketch_signatures(
+    shingles: np.ndarray, offsets: np.ndarray, num_perm: int, seed: int
+) -> np.ndarray:
+    """Signatures from datasketch's ``MinHash.bulk`` (the reference; slow)."""
+    try:
+        from datasketch import MinHash
+    except ImportError:
+        raise MissingDependencyError("minhash backend 'datasketch'", "dedup") from None
+    sets = [
+        [int(v).to_bytes(8, "little") for v in shingles[offsets[i] : offsets[i + 1]]]
+        for i in range(len(offsets) - 1)
+    ]
+    sig = np.full((len(sets), num_perm), EMPTY, dtype=np.uint32)
+    for i, mh in enumerate(MinHash.bulk(sets, num_perm=num_perm, seed=seed)):
+        if sets[i]:
+            sig[i] = mh.hashvalues.astype(np.uint32)
+    return sig
+
+
+BACKENDS = {"numpy": numpy_signatures, "rensa": rensa_signatures, "datasketch": datasketch_signatures}
+
+
+def signatures(
+    shingles: np.ndarray, offsets: np.ndarray, num_perm: int, seed: int, backend: Backend = "numpy"
+) -> np.ndarray:
+    """(rows, num_perm) uint32 signatures from the chosen backend."""
+    return BACKENDS[backend](shingles, offsets, num_perm, seed)
+
+
+def _collision_probability(s: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    return 1.0 - (1.0 - s**rows) ** bands
+
+
+@lru_cache(maxsize=256)
+def optimal_bands(
+    threshold: float, num_perm: int, fp_weight: float = 0.5, fn_weight: float = 0.5
+) -> tuple[int, int]:
+    """(bands, rows) minimising the weighted false positive and false negative areas.
+
+    The false positive area is the probability that pairs below ``threshold`` share a bucket,
+    integrated over their similarity; the false negative area is the probability that pairs above
+    it never do. This is the criterion of datasketch's ``MinHashLSH`` (evaluated by quadrature).
+    """
+    below = np.linspace(0.0, threshold, 2001)
+    above = np.linspace(threshold, 1.0, 2001)
+    best, best_error = (1, 1), float("inf")
+    for bands in range(1, num_perm + 1):
+        for rows in range(1, num_perm // bands + 1):
+            fp = np.trapezoid(_collision_probability(below, bands, rows), below)
+            fn = np.trapezoid(1.0 - _collision_probability(above, bands, rows), above)
+            error = fp_weight * fp + fn_weight * fn
+            if error < best_error:
+                best, best_error = (bands, rows), error
+    return best
+
+
+def collision_probability(similarity: float, bands: int, rows: int) -> float:
+    """Probability that two documents of this Jaccard similarity share at least one band."""
+    return float(_collision_probability(np.array(similarity), bands, rows))
