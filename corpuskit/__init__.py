@@ -4,20 +4,20 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from corpuskit.budget import Budget, WordBudget  # noqa: E402
-from corpuskit.build import BuildResult, build  # noqa: E402
-from corpuskit.curriculum import Curriculum, ShuffleCurriculum  # noqa: E402
-from corpuskit.dedup.base import Dedup  # noqa: E402
-from corpuskit.document import Document  # noqa: E402
-from corpuskit.errors import CorpuskitError, RecipeError  # noqa: E402
-from corpuskit.filters import Filter, Mapper, WordCountFilter, filter_function  # noqa: E402
-from corpuskit.generators import Generator  # noqa: E402
-from corpuskit.recipe import Recipe  # noqa: E402
-from corpuskit.registry import registry  # noqa: E402
-from corpuskit.shards import FORMAT_VERSION, Build, open_build, read_shards, verify  # noqa: E402
-from corpuskit.sources import DocumentsSource, Source, TextSource  # noqa: E402
-from corpuskit.step import Drop, RunContext  # noqa: E402
-from corpuskit.words import count_words  # noqa: E402
+from corpuskit.budget import Budget, WordBudget
+from corpuskit.build import BuildResult, build
+from corpuskit.curriculum import Curriculum, ShuffleCurriculum
+from corpuskit.dedup.base import Dedup
+from corpuskit.document import Document
+from corpuskit.errors import CorpuskitError, RecipeError
+from corpuskit.filters import Filter, Mapper, WordCountFilter, filter_function
+from corpuskit.generators import Generator
+from corpuskit.recipe import Recipe
+from corpuskit.registry import registry
+from corpuskit.shards import FORMAT_VERSION, Build, open_build, read_shards, verify
+from corpuskit.sources import DocumentsSource, Source, TextSource
+from corpuskit.step import Drop, RunContext
+from corpuskit.words import count_words
 
 __all__ = [
     "FORMAT_VERSION",

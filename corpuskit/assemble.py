@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,8 +62,12 @@ def assemble(recipe: Recipe, results: list[TaskResult], ctx: RunContext) -> Asse
         report = selection.report
     by_source["selected"] = words_per_source(table)
     stages = [
-        (stage.name, split_by_words(table.take(pa.array(stage.indices, pa.int64())),
-                                    recipe.output.shard_words))
+        (
+            stage.name,
+            split_by_words(
+                table.take(pa.array(stage.indices, pa.int64())), recipe.output.shard_words
+            ),
+        )
         for stage in recipe.curriculum.order(table, ctx)
     ]
     return Assembly(stages, rejects, ctx.stats, by_source, report)
@@ -76,4 +81,4 @@ def split_by_words(table: pa.Table, shard_words: int) -> list[pa.Table]:
     shard_of_row = np.maximum(cumulative - 1, 0) // shard_words
     cuts = np.flatnonzero(np.diff(shard_of_row)) + 1
     bounds = [0, *cuts.tolist(), table.num_rows]
-    return [table.slice(a, b - a) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+    return [table.slice(a, b - a) for a, b in itertools.pairwise(bounds) if b > a]

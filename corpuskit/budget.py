@@ -38,7 +38,7 @@ class Budget(Step):
 
 
 def fill_in_order(words: np.ndarray, order: np.ndarray, total: int) -> np.ndarray:
-    """Indices (from ``order``) whose words sum to ≤ total: longest prefix, then later ones that fit."""
+    """Indices from ``order`` summing to ≤ total: the longest prefix, then later ones that fit."""
     cumulative = np.cumsum(words[order])
     prefix_len = int(np.searchsorted(cumulative, total, side="right"))
     chosen = [order[:prefix_len]]

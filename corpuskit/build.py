@@ -49,7 +49,7 @@ class BuildResult:
 
 
 def plan_tasks(recipe: Recipe, ctx: CheckContext) -> list[Task]:
-    tasks = []
+    tasks: list[Task] = []
     for source_index, source in enumerate(recipe.sources):
         for key in source.partitions(ctx):
             tasks.append(Task(len(tasks), source_index, key))
@@ -166,8 +166,11 @@ def _all_rejects(results: list[TaskResult], assembly: Assembly) -> pa.Table:
     from corpuskit.pipeline import read_staged
 
     parts = [read_staged(r.rejects) for r in sorted(results, key=lambda r: r.index)]
-    return pa.concat_tables([*parts, *assembly.rejects]).cast(REJECT_SCHEMA) if parts or \
-        assembly.rejects else REJECT_SCHEMA.empty_table()
+    return (
+        pa.concat_tables([*parts, *assembly.rejects]).cast(REJECT_SCHEMA)
+        if parts or assembly.rejects
+        else REJECT_SCHEMA.empty_table()
+    )
 
 
 def synthetic_share(assembly: Assembly) -> dict[str, Any]:

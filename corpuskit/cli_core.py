@@ -8,7 +8,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from corpuskit.build import build
-from corpuskit.cli import console, data_root_option, err_console, user_errors
+from corpuskit.cli_common import console, data_root_option, err_console, user_errors
 from corpuskit.datapaths import find_data_root
 from corpuskit.errors import CorpuskitError, RecipeError
 from corpuskit.pipeline import TaskResult
@@ -55,13 +55,13 @@ def validate(
         except RecipeError as exc:
             failed += 1
             for item in exc.items:
-                err_console.print(item.render(exc.file or str(path)), highlight=False, markup=False)
+                typer.echo(item.render(exc.file or str(path)), err=True)
             continue
         except CorpuskitError as exc:
             failed += 1
-            err_console.print(f"{path}: {exc.one_line()}", highlight=False, markup=False)
+            typer.echo(f"{path}: {exc.one_line()}", err=True)
             continue
-        console.print(f"{path}  ok  {recipe.name}  {recipe.hash}", highlight=False)
+        typer.echo(f"{path}  ok  {recipe.name}  {recipe.hash}")
     if failed:
         raise typer.Exit(2)
 
@@ -69,11 +69,17 @@ def validate(
 @user_errors
 def build_cmd(
     recipe_path: Path = typer.Argument(..., metavar="RECIPE", help="recipe YAML file"),
-    out: Path = typer.Option(Path("out"), "--out", help="output root; the build goes to OUT/<name>/<hash>"),
+    out: Path = typer.Option(
+        Path("out"), "--out", help="output root; the build goes to OUT/<name>/<hash>"
+    ),
     data_root: Path | None = data_root_option(),
-    workers: int | None = typer.Option(None, "--workers", help="worker processes (default: all cores)"),
+    workers: int | None = typer.Option(
+        None, "--workers", help="worker processes (default: all cores)"
+    ),
     executor: str = typer.Option("local", "--executor", help="local or ray"),
-    overwrite: bool = typer.Option(False, "--overwrite", help="replace a different build at the same path"),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="replace a different build at the same path"
+    ),
     keep_rejects: bool | None = typer.Option(
         None, "--keep-rejects/--no-keep-rejects", help="write dropped documents to rejects/"
     ),
@@ -84,7 +90,12 @@ def build_cmd(
     recipe = Recipe.from_yaml(recipe_path)
     if budget is not None:
         recipe = recipe.with_budget(budget)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=err_console, disable=quiet, transient=True) as progress:
         result = build(
             recipe,
@@ -98,12 +109,14 @@ def build_cmd(
         )
     if not quiet:
         render_summary(result.manifest, console, cached=result.cached)
-    console.print(str(result.path), highlight=False, soft_wrap=True)
+    typer.echo(str(result.path))
 
 
 @user_errors
 def inspect(
-    build_dir: Path = typer.Argument(..., metavar="BUILD", help="a build directory out/<name>/<hash>"),
+    build_dir: Path = typer.Argument(
+        ..., metavar="BUILD", help="a build directory out/<name>/<hash>"
+    ),
     samples: int = typer.Option(3, "--samples", help="documents to show"),
     dedup: bool = typer.Option(False, "--dedup", help="show the dedup/decontamination reports"),
 ) -> None:
@@ -131,7 +144,7 @@ def verify_cmd(
     """Re-hash every shard and recount words against the manifest."""
     problems = verify(build_dir)
     for problem in problems:
-        err_console.print(problem, highlight=False)
+        typer.echo(problem, err=True)
     if problems:
         raise typer.Exit(1)
     console.print(f"{build_dir}: ok")

@@ -1,4 +1,4 @@
-"""Where recipes find their data: ``--data-root``, then ``CORPUSKIT_DATA``, then ``../shared/data``."""
+"""Where recipes find data: ``--data-root``, then ``CORPUSKIT_DATA``, then ``../shared/data``."""
 
 from __future__ import annotations
 

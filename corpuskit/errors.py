@@ -1,7 +1,7 @@
 """Errors a user can cause, each with a stable code and a one-line hint.
 
-The CLI prints ``str(error)`` on one line and exits 2. Anything that is not a ``CorpuskitError`` is a
-bug in corpuskit and keeps its traceback.
+The CLI prints ``str(error)`` on one line and exits 2. Anything that is not a
+``CorpuskitError`` is a bug in corpuskit and keeps its traceback.
 """
 
 from __future__ import annotations

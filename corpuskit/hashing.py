@@ -8,7 +8,7 @@ import xxhash
 
 
 def hash_keys(ids: pa.Array | pa.ChunkedArray | list[str], seed: int, salt: str = "") -> np.ndarray:
-    """64-bit keys of ``xxh3(salt + id)`` seeded by ``seed``; equal inputs give equal keys everywhere."""
+    """64-bit seeded ``xxh3(salt + id)`` keys; equal inputs give equal keys on every machine."""
     values = ids.to_pylist() if not isinstance(ids, list) else ids
     h = xxhash.xxh3_64_intdigest
     prefix = (salt + "\x00").encode() if salt else b""
@@ -17,7 +17,9 @@ def hash_keys(ids: pa.Array | pa.ChunkedArray | list[str], seed: int, salt: str 
     )
 
 
-def hash_order(ids: pa.Array | pa.ChunkedArray | list[str], seed: int, salt: str = "") -> np.ndarray:
+def hash_order(
+    ids: pa.Array | pa.ChunkedArray | list[str], seed: int, salt: str = ""
+) -> np.ndarray:
     """Row indices sorted by seeded hash key (ties, which need a 64-bit collision, by id)."""
     keys = hash_keys(ids, seed, salt)
     return np.argsort(keys, kind="stable").astype(np.int64)
@@ -25,4 +27,4 @@ def hash_order(ids: pa.Array | pa.ChunkedArray | list[str], seed: int, salt: str
 
 def stable_digest(text: str, length: int = 16) -> str:
     """Short hex content digest for ids derived from content."""
-    return xxhash.xxh3_128_hexdigest(text)[:length]
+    return xxhash.xxh3_128_hexdigest(text.encode("utf-8"))[:length]

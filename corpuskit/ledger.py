@@ -36,7 +36,7 @@ def build_ledger(recipe: Recipe, stats: Counter[str]) -> list[dict[str, Any]]:
                 "dropped": _dropped(stats, source.name),
             }
         )
-    steps = [(label, step) for label, step in block_step_labels(recipe)]
+    steps: list[tuple[str, Any]] = list(block_step_labels(recipe))
     steps += labelled(list(recipe.dedup))
     if recipe.budget is not None:
         steps.append((recipe.budget.kind, recipe.budget))

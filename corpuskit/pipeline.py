@@ -75,9 +75,11 @@ def account(stats: Counter[str], label: str, phase: str, block: pa.Table) -> Non
 
 def account_rejects(stats: Counter[str], rejects: list[pa.Table]) -> None:
     for table in rejects:
-        for row in table.group_by(["step", "reason"]).aggregate(
-            [("words", "sum"), ("words", "count")]
-        ).to_pylist():
+        for row in (
+            table.group_by(["step", "reason"])
+            .aggregate([("words", "sum"), ("words", "count")])
+            .to_pylist()
+        ):
             key = f"{row['step']}.dropped.{row['reason']}"
             stats[f"{key}.docs"] += row["words_count"]
             stats[f"{key}.words"] += row["words_sum"]
@@ -111,10 +113,13 @@ def run_task(plan: BuildPlan, task: Task) -> TaskResult:
             rows += block.num_rows
             writer.write_table(block.cast(BLOCK_SCHEMA))
     os.replace(tmp, staged)
-    _write_table_file(pa.concat_tables(ctx.rejects) if ctx.rejects else REJECT_SCHEMA.empty_table(),
-                      rejects_path)
+    _write_table_file(
+        pa.concat_tables(ctx.rejects) if ctx.rejects else REJECT_SCHEMA.empty_table(), rejects_path
+    )
     account_rejects(ctx.stats, ctx.rejects)
-    result = TaskResult(task.index, str(staged), str(rejects_path), rows, dict(ctx.stats), ctx.inputs)
+    result = TaskResult(
+        task.index, str(staged), str(rejects_path), rows, dict(ctx.stats), ctx.inputs
+    )
     tmp_marker = marker.with_suffix(f".json.tmp-{os.getpid()}")
     tmp_marker.write_text(json.dumps(asdict(result), sort_keys=True))
     os.replace(tmp_marker, marker)

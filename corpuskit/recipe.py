@@ -78,8 +78,11 @@ class Recipe(BaseModel):
     @model_validator(mode="after")
     def _cross_checks(self) -> Recipe:
         names = [s.name for s in self.sources]
-        problems = [f"sources[{i}].name: duplicate source name {n!r}" for i, n in enumerate(names)
-                    if n in names[:i]]
+        problems = [
+            ErrorItem(f"sources[{i}].name", f"duplicate source name {n!r}")
+            for i, n in enumerate(names)
+            if n in names[:i]
+        ]
         for family in ("filters", "generators", "dedup"):
             for i, step in enumerate(getattr(self, family)):
                 for wanted in step.only_sources or []:
@@ -87,11 +90,26 @@ class Recipe(BaseModel):
                         near = difflib.get_close_matches(wanted, names, n=1)
                         hint = f" (did you mean {near[0]}?)" if near else f" (sources: {names})"
                         problems.append(
-                            f"{family}[{i}].only_sources: unknown source {wanted!r}{hint}"
+                            ErrorItem(
+                                f"{family}[{i}].only_sources", f"unknown source {wanted!r}{hint}"
+                            )
                         )
         if problems:
-            raise ValueError("; ".join(problems))
+            # RecipeError is not a ValueError, so pydantic lets it through unchanged.
+            raise RecipeError(problems)
         return self
+
+    def __eq__(self, other: object) -> bool:
+        # Equal recipes describe the same corpus; where they were loaded from does not matter.
+        return isinstance(other, Recipe) and self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __init__(self, **data: Any):
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise RecipeError(_pydantic_items(exc, (), type(self))) from None
 
     # ----- construction -------------------------------------------------------------------
     @classmethod
@@ -104,9 +122,13 @@ class Recipe(BaseModel):
             raise RecipeError([ErrorItem("", "a recipe must be a mapping of fields", 1)], file=file)
         converted, errors = convert_steps(data)
         try:
+            # Recipe.__init__ turns pydantic's errors into a RecipeError (model_validate calls it).
             recipe = cls.model_validate(converted)
-        except ValidationError as exc:
-            errors.extend(_pydantic_items(exc, (), cls))
+        except RecipeError as exc:
+            # A family whose entries failed conversion was shortened; its follow-on errors
+            # (e.g. "sources: too short") would only repeat the problem already reported.
+            failed = {_top_field(e.path) for e in errors}
+            errors.extend(item for item in exc.items if _top_field(item.path) not in failed)
             recipe = None
         if errors:
             located = [
@@ -240,7 +262,7 @@ def _convert_one(family: str, entry: Any, where: Path_, errors: list[ErrorItem])
         errors.append(ErrorItem(format_path((*where, "kind")), exc.one_line()))
         return None
     try:
-        return cls.model_validate(params)  # type: ignore[no-any-return, attr-defined]
+        return cls.model_validate(params)  # type: ignore[attr-defined]
     except ValidationError as exc:
         errors.extend(_pydantic_items(exc, where, cls))
         return None
@@ -274,6 +296,10 @@ def _pydantic_items(exc: ValidationError, where: Path_, model: Any) -> list[Erro
             message = f"{err['msg']} (got {err.get('input')!r})"
         items.append(ErrorItem(format_path(loc), message))
     return items
+
+
+def _top_field(path: str) -> str:
+    return path.split("[")[0].split(".")[0]
 
 
 def _parse_path(text: str) -> Path_:

@@ -31,11 +31,13 @@ class Registry:
 
     def add(self, kind: str, cls: type) -> None:
         existing = self._classes.get(kind)
-        if existing is not None and existing is not cls:
-            if f"{existing.__module__}.{existing.__qualname__}" != (
-                f"{cls.__module__}.{cls.__qualname__}"
-            ):
-                raise ValueError(f"{self.family} kind {kind!r} is already registered by {existing}")
+        # Re-registering the same qualified name is a module reload, not a clash.
+        same_name = existing is not None and (existing.__module__, existing.__qualname__) == (
+            cls.__module__,
+            cls.__qualname__,
+        )
+        if existing is not None and existing is not cls and not same_name:
+            raise ValueError(f"{self.family} kind {kind!r} is already registered by {existing}")
         self._classes[kind] = cls
 
     def names(self) -> list[str]:
@@ -54,8 +56,10 @@ class Registry:
         if kind in self._classes:
             return self._classes[kind]
         close = difflib.get_close_matches(kind, list(self._classes), n=3, cutoff=0.6)
-        hint = f"did you mean {' or '.join(close)}?" if close else (
-            f"`corpuskit ls {self.family}` lists the {len(self._classes)} known kinds"
+        hint = (
+            f"did you mean {' or '.join(close)}?"
+            if close
+            else (f"`corpuskit ls {self.family}` lists the {len(self._classes)} known kinds")
         )
         raise UnknownStepError(f"unknown {self.family} kind {kind!r}", hint=hint)
 
@@ -68,7 +72,7 @@ class Registry:
                 f"cannot import {self.family} target {target!r}: {exc}",
                 hint="use 'package.module:ClassName' with the package importable",
             ) from exc
-        return obj  # type: ignore[no-any-return]
+        return obj
 
     def _load_entry_points(self) -> None:
         for ep in entry_points(group=ENTRY_POINT_GROUP):
@@ -113,6 +117,8 @@ def describe(cls: Any) -> list[tuple[str, str, str, str]]:
     rows = []
     for name, info in cls.model_fields.items():
         annotation = getattr(info.annotation, "__name__", None) or str(info.annotation)
-        default = "required" if info.is_required() else repr(info.get_default(call_default_factory=True))
+        default = (
+            "required" if info.is_required() else repr(info.get_default(call_default_factory=True))
+        )
         rows.append((name, annotation.replace("typing.", ""), default, info.description or ""))
     return rows

@@ -25,8 +25,13 @@ def ledger_table(manifest: dict[str, Any]) -> Table:
             for reason, v in row.get("dropped", {}).items()
         )
         table.add_row(
-            row["step"], row["family"], _n(row["docs_in"]), _n(row["words_in"]),
-            _n(row["docs_out"]), _n(row["words_out"]), dropped or "-",
+            row["step"],
+            row["family"],
+            _n(row["docs_in"]),
+            _n(row["words_in"]),
+            _n(row["docs_out"]),
+            _n(row["words_out"]),
+            dropped or "-",
         )
     return table
 
@@ -39,8 +44,13 @@ def sources_table(manifest: dict[str, Any]) -> Table:
     for s in manifest.get("sources", []):
         license_ = s["license"] + (" (non-commercial)" if s.get("non_commercial") else "")
         table.add_row(
-            s["name"], s["kind"], license_, _n(s["words_read"]), _n(s["words_filtered"]),
-            _n(s["words_deduplicated"]), _n(s["words_out"]),
+            s["name"],
+            s["kind"],
+            license_,
+            _n(s["words_read"]),
+            _n(s["words_filtered"]),
+            _n(s["words_deduplicated"]),
+            _n(s["words_out"]),
         )
     return table
 
@@ -50,7 +60,9 @@ def shards_table(manifest: dict[str, Any]) -> Table:
     for col in ("file", "stage", "rows", "words", "sha256"):
         table.add_column(col, justify="right" if col in ("rows", "words") else "left")
     for s in manifest.get("shards", []):
-        table.add_row(s["file"], s.get("stage", ""), _n(s["rows"]), _n(s["words"]), s["sha256"][:16])
+        table.add_row(
+            s["file"], s.get("stage", ""), _n(s["rows"]), _n(s["words"]), s["sha256"][:16]
+        )
     return table
 
 
@@ -73,7 +85,8 @@ def render_inspect(build: Build, console: Console, *, samples: int, dedup: bool)
     )
     console.print(
         f"{m['totals']['docs']:,} documents, {m['totals']['words']:,} words; "
-        f"synthetic share {m.get('synthetic', {}).get('share', 0):.2%}; budget {m.get('budget') or '-'}"
+        f"synthetic share {m.get('synthetic', {}).get('share', 0):.2%}; "
+        f"budget {m.get('budget') or '-'}"
     )
     console.print(sources_table(m))
     console.print(ledger_table(m))

@@ -61,7 +61,9 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_hf_layout(directory: Path, tables: list[pa.Table], schema: pa.Schema) -> list[dict[str, Any]]:
+def write_hf_layout(
+    directory: Path, tables: list[pa.Table], schema: pa.Schema
+) -> list[dict[str, Any]]:
     """Write shards named like ``save_to_disk`` does, plus ``dataset_info.json``/``state.json``."""
     directory.mkdir(parents=True, exist_ok=True)
     tables = tables or [schema.empty_table()]
@@ -71,7 +73,7 @@ def write_hf_layout(directory: Path, tables: list[pa.Table], schema: pa.Schema) 
         for i, t in enumerate(tables)
     ]
     info = {"citation": "", "description": "", "features": hf_features(schema), "homepage": ""}
-    state = {
+    state: dict[str, Any] = {
         "_data_files": [{"filename": s["file"]} for s in shards],
         "_fingerprint": hashlib.sha256("".join(s["sha256"] for s in shards).encode()).hexdigest()[
             :16

@@ -43,7 +43,8 @@ class Step(BaseModel):
     kind: ClassVar[str] = ""
 
     only_sources: list[str] | None = Field(
-        default=None, description="apply this step only to documents of these sources (all if unset)"
+        default=None,
+        description="apply this step only to documents of these sources (all if unset)",
     )
 
     def __init_subclass__(cls, kind: str | None = None, **kwargs: Any):
@@ -53,7 +54,7 @@ class Step(BaseModel):
             registry(cls.family).add(kind, cls)
 
     def check(self, ctx: CheckContext) -> None:
-        """Validate things that need the environment (paths, optional packages) without reading data.
+        """Check what needs the environment (paths, optional packages) without reading data.
 
         Raise ``CorpuskitError`` subclasses. Called by ``corpuskit validate`` and before a build.
         """

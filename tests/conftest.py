@@ -12,7 +12,10 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("CORPUSKIT_DATA", REPO.parent / "shared" / "data"))
 
 settings.register_profile(
-    "ci", max_examples=60, derandomize=True, deadline=None,
+    "ci",
+    max_examples=60,
+    derandomize=True,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile(

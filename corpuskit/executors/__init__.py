@@ -29,5 +29,5 @@ def get_executor(name: str, workers: int | None = None, **options: object) -> Ex
             from corpuskit.executors.ray import RayExecutor
         except ImportError as exc:  # the module imports ray lazily; this guards the module itself
             raise CorpuskitError(f"ray executor unavailable: {exc}") from None
-        return RayExecutor(workers, **options)  # type: ignore[arg-type]
+        return RayExecutor(workers, **options)
     raise CorpuskitError(f"unknown executor {name!r}", hint="use 'local' or 'ray'")

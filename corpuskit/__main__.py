@@ -1,0 +1,5 @@
+"""``python -m corpuskit`` runs the command line."""
+
+from corpuskit.cli import main
+
+main()
