@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, TypeAlias
 
 import numpy as np
 import pyarrow as pa
@@ -31,7 +31,7 @@ from corpuskit.filters.base import as_string_array
 from corpuskit.step import RunContext, Step
 from corpuskit.words import count_words_array
 
-Reasons = Sequence[str | None] | pa.Array | pa.ChunkedArray
+Reasons: TypeAlias = Sequence[str | None] | pa.Array | pa.ChunkedArray
 
 
 @dataclass
@@ -125,13 +125,8 @@ Prefer = Literal["natural", "synthetic", "none"]
 Scope = Literal["all", "within_source", "cross_source"]
 
 
-class ClusterDedup(Dedup):
-    """A dedup that groups rows into clusters and keeps one representative per cluster.
-
-    The representative is chosen by a stable rule, never arrival order: first by
-    ``source_priority`` (earlier listed sources win), then by ``prefer`` (natural or synthetic
-    text, from ``meta.synthetic``), then by the smallest id.
-    """
+class RankedDedup(Dedup):
+    """A dedup that decides which copy to keep by source priority, then natural vs synthetic."""
 
     source_priority: list[str] = Field(
         default_factory=list,
@@ -139,12 +134,7 @@ class ClusterDedup(Dedup):
     )
     prefer: Prefer = Field(
         default="natural",
-        description="within equal source priority keep natural text (or synthetic, or no preference)",
-    )
-    scope: Scope = Field(
-        default="all",
-        description="all: one copy per cluster; within_source: clusters never span sources; "
-        "cross_source: drop only copies in other sources than the kept one",
+        description="at equal source priority keep natural text (or synthetic, or either)",
     )
 
     def rank_columns(self, table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
@@ -162,6 +152,21 @@ class ClusterDedup(Dedup):
         else:
             synth_rank = np.zeros(table.num_rows, dtype=np.int64)
         return source_rank, synth_rank
+
+
+class ClusterDedup(RankedDedup):
+    """A dedup that groups rows into clusters and keeps one representative per cluster.
+
+    The representative is chosen by a stable rule, never arrival order: first by
+    ``source_priority`` (earlier listed sources win), then by ``prefer`` (natural or synthetic
+    text, from ``meta.synthetic``), then by the smallest id.
+    """
+
+    scope: Scope = Field(
+        default="all",
+        description="all: one copy per cluster; within_source: clusters never span sources; "
+        "cross_source: drop only copies in other sources than the kept one",
+    )
 
     def resolve(self, table: pa.Table, cluster: np.ndarray) -> np.ndarray:
         """Boolean mask of rows to drop, given a cluster label per row (-1: in no cluster)."""

@@ -53,7 +53,9 @@ class MinHashDedup(ClusterDedup, kind="minhash"):
     verify: bool = Field(
         default=True, description="confirm LSH candidates by their signature similarity"
     )
-    backend: Backend = Field(default="numpy", description="signature backend: numpy, rensa, datasketch")
+    backend: Backend = Field(
+        default="numpy", description="signature backend: numpy, rensa or datasketch"
+    )
     seed: int = Field(
         default=1,
         description="seeds the hash permutations; part of the step's identity, not the recipe seed",
@@ -63,7 +65,7 @@ class MinHashDedup(ClusterDedup, kind="minhash"):
     def _check(self) -> MinHashDedup:
         if (self.bands is None) != (self.rows is None):
             raise ValueError("set both bands and rows, or neither")
-        if self.bands is not None and self.rows is not None and self.bands * self.rows > self.num_perm:
+        if self.bands and self.rows and self.bands * self.rows > self.num_perm:
             raise ValueError(f"bands × rows = {self.bands * self.rows} exceeds num_perm")
         if self.backend != "numpy" and importlib.util.find_spec(self.backend) is None:
             raise MissingDependencyError(f"minhash backend {self.backend!r}", "dedup")

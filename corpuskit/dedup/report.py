@@ -21,7 +21,7 @@ MAX_CHARS = 160
 
 
 def publish_report(ctx: RunContext, kind: str, report: dict[str, Any]) -> str:
-    """Store ``report`` under the step's label (``kind``, ``kind#2``, ... as stage 2 labels them)."""
+    """Store ``report`` under the step label (``kind``, ``kind#2``, ... as stage 2 names them)."""
     label, n = kind, 1
     while label in ctx.reports:
         n += 1
@@ -72,8 +72,11 @@ def cluster_report(table: pa.Table, cluster: np.ndarray, drop: np.ndarray) -> di
     for c in candidates[:MAX_CLUSTERS]:
         removed = sorted(members.get(c, []), key=lambda i: ids[i])[:MAX_EXAMPLES]
         largest.append(
-            {"size": int(sizes[c]), "kept": example(kept_of[c]),
-             "removed": [example(i) for i in removed]}
+            {
+                "size": int(sizes[c]),
+                "kept": example(kept_of[c]),
+                "removed": [example(i) for i in removed],
+            }
         )
     size_hist = Counter(int(s) for s in sizes[multi])
     return {
@@ -100,8 +103,15 @@ def render_dedup_report(manifest: dict[str, Any], console: Any) -> None:
         shown += 1
         summary = ", ".join(
             f"{key.replace('_', ' ')}: {report[key]:,}"
-            for key in ("clusters", "docs_in_clusters", "docs_removed", "words_removed",
-                        "docs_edited", "words_removed_in_place", "eval_items")
+            for key in (
+                "clusters",
+                "docs_in_clusters",
+                "docs_removed",
+                "words_removed",
+                "docs_edited",
+                "words_removed_in_place",
+                "eval_items",
+            )
             if isinstance(report.get(key), int)
         )
         console.print(f"[bold]{label}[/bold] ({report['kind']}) {summary}")

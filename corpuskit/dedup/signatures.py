@@ -49,8 +49,11 @@ def numpy_signatures(
         last = max(last, first + 1)
         lo, hi = int(starts[first]), int(ends[last - 1])
         x = shingles[lo:hi]
-        block = buf[: hi - lo] if hi - lo <= CHUNK_SHINGLES else np.empty((hi - lo, num_perm),
-                                                                          dtype=np.uint64)
+        block = (
+            buf[: hi - lo]
+            if hi - lo <= CHUNK_SHINGLES
+            else np.empty((hi - lo, num_perm), dtype=np.uint64)
+        )
         np.multiply(x[:, None], a[None, :], out=block)
         block += b
         mins = np.minimum.reduceat(block, starts[first:last] - lo, axis=0)
@@ -94,7 +97,11 @@ def datasketch_signatures(
     return sig
 
 
-BACKENDS = {"numpy": numpy_signatures, "rensa": rensa_signatures, "datasketch": datasketch_signatures}
+BACKENDS = {
+    "numpy": numpy_signatures,
+    "rensa": rensa_signatures,
+    "datasketch": datasketch_signatures,
+}
 
 
 def signatures(
