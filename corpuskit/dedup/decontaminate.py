@@ -48,7 +48,7 @@ class DecontaminateDedup(Dedup, kind="decontaminate"):
     )
 
     sets: list[str | EvalSet] = Field(
-        default_factory=lambda: ["blimp"],
+        default_factory=lambda: list[str | EvalSet](["blimp"]),
         description="builtin sets (blimp, glue, superglue, ewok) or {name, paths, fields} specs",
     )
     ngram: int = Field(

@@ -9,7 +9,8 @@ alphabetically first ones), then position in the document.
 
 They rewrite documents (see :mod:`corpuskit.dedup.base`): a document that loses every segment is
 dropped with reason ``dup_line`` / ``dup_sentence``; one that loses some keeps its id and the
-removed part goes to the rejects shard with reason ``dup_line_fragment`` / ``dup_sentence_fragment``.
+removed part goes to the rejects shard with reason ``dup_line_fragment`` /
+``dup_sentence_fragment``.
 """
 
 from __future__ import annotations
