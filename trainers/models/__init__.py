@@ -1,0 +1,141 @@
+"""Models: ``gpt`` (causal), ``ltgbert`` (masked), ``gptbert`` (hybrid); build, export, load.
+
+An exported ``model/`` folder holds the HF tokenizer, ``trainers.json`` (arch, objective, shape) and
+the weights. ``gpt`` is written as a ``LlamaForCausalLM`` with ``save_pretrained`` (loads with
+``transformers.AutoModelForCausalLM``); the encoders are written as ``model.safetensors`` and load
+with :func:`load_model`, which returns the trainer's own module for every arch.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_model
+from torch import nn
+from transformers import PreTrainedTokenizerFast
+
+from trainers.errors import ModelLoadError
+from trainers.models.gpt import GPT
+from trainers.models.layers import ModelArgs
+from trainers.models.ltgbert import GPTBERT, LTGBERT
+from trainers.tokenizer import BOS, EOS, PAD, load_tokenizer
+
+ARCHS: dict[str, type[nn.Module]] = {"gpt": GPT, "ltgbert": LTGBERT, "gptbert": GPTBERT}
+EXPORT_FORMAT = 1
+
+
+def build_model(args: ModelArgs) -> nn.Module:
+    return ARCHS[args.arch](args)
+
+
+def count_params(model: nn.Module, *, embeddings: bool = True) -> int:
+    """Distinct parameters (tied weights once); without the input embedding if asked."""
+    seen = {id(p): p for p in model.parameters()}
+    total = sum(p.numel() for p in seen.values())
+    if not embeddings:
+        total -= model.embed_tokens.weight.numel()  # type: ignore[union-attr, operator]
+    return total
+
+
+def export(model: nn.Module, tokenizer: PreTrainedTokenizerFast, folder: Path) -> None:
+    """Write ``model`` + tokenizer to ``folder`` (see the module docstring for the layout)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    args: ModelArgs = model.args  # type: ignore[assignment]
+    meta = {"format": EXPORT_FORMAT, "objective": model.objective, "args": args.to_dict()}
+    copy = build_model(args)  # a CPU fp32 copy: the trained module stays where it is
+    copy.load_state_dict({k: v.detach().float().cpu() for k, v in model.state_dict().items()})
+    model = copy
+    if args.arch == "gpt":
+        to_llama(model).save_pretrained(folder)
+    else:
+        save_model(model, str(folder / "model.safetensors"))
+    (folder / "trainers.json").write_text(json.dumps(meta, indent=2) + "\n")
+    tokenizer.save_pretrained(folder)
+
+
+def load_model(path: str | Path) -> tuple[nn.Module, PreTrainedTokenizerFast]:
+    """Load an exported ``model/`` folder: (module in eval mode, fp32, CPU; tokenizer)."""
+    folder = Path(path)
+    meta_path = folder / "trainers.json"
+    if not meta_path.is_file():
+        raise ModelLoadError(f"{folder} is not an exported trainers model (no trainers.json)")
+    meta = json.loads(meta_path.read_text())
+    if meta.get("format") != EXPORT_FORMAT:
+        raise ModelLoadError(
+            f"{meta_path}: export format {meta.get('format')} is not {EXPORT_FORMAT}",
+            hint="re-export the run with this version of trainers",
+        )
+    args = ModelArgs(**meta["args"])
+    model = build_model(args)
+    if args.arch == "gpt":
+        state = from_llama_state(load_file(str(folder / "model.safetensors")), args)
+        model.load_state_dict(state)
+    else:
+        state = load_file(str(folder / "model.safetensors"))
+        if args.tie_embeddings:
+            state["lm_head.weight"] = state["embed_tokens.weight"]
+        model.load_state_dict(state)
+    return model.eval(), load_tokenizer(folder)
+
+
+def llama_config(args: ModelArgs) -> object:
+    from transformers import LlamaConfig
+
+    return LlamaConfig(
+        vocab_size=args.vocab_size,
+        hidden_size=args.d_model,
+        intermediate_size=args.d_ff,
+        num_hidden_layers=args.n_layer,
+        num_attention_heads=args.n_head,
+        num_key_value_heads=args.n_head,
+        max_position_embeddings=max(args.block_size, 2048),
+        rms_norm_eps=1e-6,
+        rope_parameters={"rope_type": "default", "rope_theta": args.rope_theta},
+        tie_word_embeddings=args.tie_embeddings,
+        bos_token_id=BOS,
+        eos_token_id=EOS,
+        pad_token_id=PAD,
+        attention_bias=False,
+        mlp_bias=False,
+    )
+
+
+def to_llama(model: nn.Module) -> nn.Module:
+    """A ``LlamaForCausalLM`` holding the weights of our ``GPT`` (``qkv`` split in three)."""
+    from transformers import LlamaForCausalLM
+
+    args: ModelArgs = model.args  # type: ignore[assignment]
+    state = {}
+    for name, tensor in model.state_dict().items():
+        if name == "lm_head.weight":
+            state[name] = tensor
+        elif name.endswith("self_attn.qkv.weight"):
+            prefix = "model." + name.removesuffix("qkv.weight")
+            for part, chunk in zip("qkv", tensor.chunk(3, dim=0), strict=True):
+                state[f"{prefix}{part}_proj.weight"] = chunk.contiguous()
+        else:
+            state["model." + name] = tensor
+    hf = LlamaForCausalLM(llama_config(args))
+    hf.load_state_dict(state, strict=True)
+    return hf.eval()
+
+
+def from_llama_state(state: dict[str, torch.Tensor], args: ModelArgs) -> dict[str, torch.Tensor]:
+    """Inverse of :func:`to_llama` on a state dict."""
+    out = {}
+    for name, tensor in state.items():
+        key = name.removeprefix("model.")
+        if key.endswith("self_attn.q_proj.weight"):
+            prefix = key.removesuffix("q_proj.weight")
+            parts = [state[f"model.{prefix}{p}_proj.weight"] for p in "qkv"]
+            out[f"{prefix}qkv.weight"] = torch.cat(parts, dim=0)
+        elif not key.endswith(("self_attn.k_proj.weight", "self_attn.v_proj.weight")):
+            out[key] = tensor
+    if args.tie_embeddings or "lm_head.weight" not in out:
+        out["lm_head.weight"] = out["embed_tokens.weight"]
+    return out
+
+
+__all__ = ["ARCHS", "GPT", "GPTBERT", "LTGBERT", "ModelArgs", "build_model", "export", "load_model"]
