@@ -19,6 +19,9 @@ from corpuskit.dedup.signatures import Backend, optimal_bands, signatures
 from corpuskit.errors import MissingDependencyError
 from corpuskit.step import RunContext
 
+MAX_PASSES = 8
+Found = tuple[np.ndarray, np.ndarray, dict[str, Any]]
+
 
 class MinHashDedup(ClusterDedup, kind="minhash"):
     """Drop near-duplicates: documents whose shingle sets have Jaccard similarity ≥ ``threshold``.
@@ -85,16 +88,36 @@ class MinHashDedup(ClusterDedup, kind="minhash"):
         sig = signatures(shingles, shingle_offsets, self.num_perm, self.seed, self.backend)
         return sig, np.diff(shingle_offsets)
 
-    def clusters(self, texts: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, dict[str, Any]]:
-        """Cluster label per row (the smallest row index of its cluster) and LSH statistics."""
+    def near_duplicates(self, texts: pa.Array | pa.ChunkedArray, canon: pa.Table) -> Found:
+        """(drop mask, cluster label per row, LSH statistics) for rows in canonical order.
+
+        Each bucket joins its members to its first row, so two kept rows that share a bucket
+        may never have been compared; passes repeat over the kept rows until none is dropped,
+        which makes the step idempotent.
+        """
         sig, counts = self.signatures(texts)
         bands, rows = self.band_rows()
-        pairs = candidate_pairs(band_keys(sig, bands, rows), counts > 0)
-        stats: dict[str, Any] = {"bands": bands, "rows": rows, "candidate_pairs": len(pairs)}
-        if self.verify and len(pairs):
-            pairs = pairs[estimated_jaccard(sig, pairs) >= self.threshold]
-        stats["pairs"] = len(pairs)
-        return connected_components(len(counts), pairs), stats
+        keys = band_keys(sig, bands, rows)
+        n = len(counts)
+        drop = np.zeros(n, dtype=bool)
+        found: list[np.ndarray] = []
+        stats: dict[str, Any] = {"bands": bands, "rows": rows, "candidate_pairs": 0, "passes": 0}
+        for _ in range(MAX_PASSES):
+            pairs = candidate_pairs(keys, (counts > 0) & ~drop)
+            stats["candidate_pairs"] += len(pairs)
+            stats["passes"] += 1
+            if self.verify and len(pairs):
+                pairs = pairs[estimated_jaccard(sig, pairs) >= self.threshold]
+            if len(pairs) == 0:
+                break
+            found.append(pairs)
+            newly = self.resolve(canon, connected_components(n, pairs)) & ~drop
+            if not newly.any():
+                break
+            drop |= newly
+        all_pairs = np.concatenate(found) if found else np.zeros((0, 2), dtype=np.int64)
+        stats["pairs"] = len(all_pairs)
+        return drop, connected_components(n, all_pairs), stats
 
     def duplicates(self, table: pa.Table, ctx: RunContext) -> Reasons:
         rows = self.participating(table)
@@ -102,8 +125,7 @@ class MinHashDedup(ClusterDedup, kind="minhash"):
         # canonical order: by id (then text), so clusters do not depend on arrival order
         order = pc.sort_indices(sub, sort_keys=[("id", "ascending"), ("text", "ascending")])
         canon = sub.take(order)
-        labels, stats = self.clusters(canon["text"])
-        drop_canon = self.resolve(canon, labels)
+        drop_canon, labels, stats = self.near_duplicates(canon["text"], canon)
         publish_report(ctx, self.kind, {**cluster_report(canon, labels, drop_canon), **stats})
         drop = np.empty(len(drop_canon), dtype=bool)
         drop[order.to_numpy()] = drop_canon
