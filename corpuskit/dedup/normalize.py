@@ -7,15 +7,21 @@ the same text. Normalisation never changes the stored documents, only the keys.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field
 
-from corpuskit.words import WORD_PATTERN
 
-# WORD_PATTERN is "[^<python whitespace>]+"; its class is exactly what str.split() splits on.
-WHITESPACE_RUN = "[" + WORD_PATTERN[2:-2] + "]+"
+def _whitespace_run() -> str:
+    # exactly the characters str.split() splits on (RE2's \s is ASCII-only)
+    chars = [c for c in range(sys.maxunicode + 1) if chr(c).isspace()]
+    return "[" + "".join(f"\\x{{{c:x}}}" for c in chars) + "]+"
+
+
+WHITESPACE_RUN = _whitespace_run()
 PUNCTUATION = r"[\p{P}\p{S}]+"
 
 
