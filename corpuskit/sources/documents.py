@@ -1,4 +1,4 @@
-"""The ``documents`` source: a literal list, for tests, notebooks and the first rung of extension."""
+"""The ``documents`` source: a literal list, for tests, notebooks and the first extension rung."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ from pydantic import Field
 from corpuskit.datapaths import display_path, expand_paths
 from corpuskit.document import block_from_columns, dump_meta
 from corpuskit.sources.base import Source
+from corpuskit.sources.lines import iter_byte_chunks, line_documents, split_lines
 from corpuskit.sources.textio import LineChunk, decode_lines, file_sha256, iter_line_chunks
 from corpuskit.step import CheckContext, RunContext
 
@@ -25,11 +26,15 @@ class TextSource(Source, kind="text"):
     reason ``decode_error`` and their file:line.
     """
 
-    paths: list[str] = Field(description="files or glob patterns; relative ones are under the data root")
+    paths: list[str] = Field(
+        description="files or glob patterns; relative ones are under the data root"
+    )
     unit: Literal["line", "paragraph"] = Field(
         default="line", description="document unit: one per line, or per blank-line paragraph"
     )
-    strip: bool = Field(default=True, description="strip leading/trailing whitespace of each document")
+    strip: bool = Field(
+        default=True, description="strip leading/trailing whitespace of each document"
+    )
 
     def input_files(self, ctx: CheckContext) -> list[Path]:
         return expand_paths(self.paths, ctx.data_root, what=f"source {self.name or self.kind}")
@@ -44,43 +49,63 @@ class TextSource(Source, kind="text"):
         name = self.name or self.kind
         meta = dump_meta({**self.base_meta(), "file": shown})
         prefix = f"{name}:{shown}:"
-        chunks = iter_line_chunks(path, shown)
+        if self.unit == "line":
+            yield from self._read_lines(path, shown, ctx, prefix, name, meta)
+            return
+        for chunk in _paragraph_chunks(iter_line_chunks(path, shown)):
+            yield from self._decode_chunk(chunk, ctx, prefix, name, meta)
+
+    def _decode_chunk(
+        self, chunk: LineChunk, ctx: RunContext, prefix: str, name: str, meta: str
+    ) -> Iterator[pa.Table]:
+        """Python decoding path: locates and rejects lines that are not valid UTF-8."""
+        texts, bad = decode_lines(chunk)
         if self.unit == "paragraph":
-            chunks = _paragraph_chunks(chunks)
-        for chunk in chunks:
-            texts, bad = decode_lines(chunk)
+            starts, texts = _split_paragraph_entries(texts)
+        else:
+            starts = list(range(chunk.first_line, chunk.first_line + len(texts)))
+        if bad:
             if self.unit == "paragraph":
-                starts, texts = _split_paragraph_entries(texts)
+                bad_starts, bad_texts = _split_paragraph_entries([text for _, text in bad])
+                bad_rows = list(zip(bad_starts, bad_texts, strict=True))
             else:
-                starts = list(range(chunk.first_line, chunk.first_line + len(texts)))
-            if bad:
-                if self.unit == "paragraph":
-                    bad_starts, bad_texts = _split_paragraph_entries([text for _, text in bad])
-                    bad_rows = list(zip(bad_starts, bad_texts, strict=True))
-                else:
-                    bad_rows = [(starts[i], text) for i, text in bad]
-                ctx.reject(
-                    block_from_columns(
-                        [f"{prefix}{line}" for line, _ in bad_rows],
-                        [text for _, text in bad_rows],
-                        name,
-                        meta,
-                    ),
-                    step=name,
-                    reasons=["decode_error"] * len(bad),
+                bad_rows = [(starts[i], text) for i, text in bad]
+            ctx.reject(
+                block_from_columns(
+                    [f"{prefix}{line}" for line, _ in bad_rows],
+                    [text for _, text in bad_rows],
+                    name,
+                    meta,
+                ),
+                step=name,
+                reasons=["decode_error"] * len(bad),
+            )
+            ctx.count(name, "decode_error", len(bad))
+        bad_offsets = {i for i, _ in bad}
+        keep = [
+            i
+            for i, text in enumerate(texts)
+            if i not in bad_offsets and text and not text.isspace()
+        ]
+        if len(keep) != len(texts):
+            starts, texts = [starts[i] for i in keep], [texts[i] for i in keep]
+        if self.strip:
+            texts = [t.strip() for t in texts]
+        yield block_from_columns([f"{prefix}{s}" for s in starts], texts, name, meta)
+
+    def _read_lines(
+        self, path: Path, shown: str, ctx: RunContext, prefix: str, name: str, meta: str
+    ) -> Iterator[pa.Table]:
+        """Line mode: Arrow-native per chunk; a chunk with invalid UTF-8 takes the slow path."""
+        for first_line, data in iter_byte_chunks(path, shown):
+            lines = split_lines(data)
+            if lines is None:
+                yield from self._decode_chunk(
+                    LineChunk(first_line, data.rstrip(b"\n").split(b"\n")), ctx, prefix, name, meta
                 )
-                ctx.count(name, "decode_error", len(bad))
-            bad_offsets = {i for i, _ in bad}
-            keep = [
-                i
-                for i, text in enumerate(texts)
-                if i not in bad_offsets and text and not text.isspace()
-            ]
-            if len(keep) != len(texts):
-                starts, texts = [starts[i] for i in keep], [texts[i] for i in keep]
-            if self.strip:
-                texts = [t.strip() for t in texts]
-            yield block_from_columns([f"{prefix}{s}" for s in starts], texts, name, meta)
+                continue
+            ids, texts = line_documents(lines, first_line, prefix, strip=self.strip)
+            yield block_from_columns(ids, texts, name, meta)
 
 
 def _split_paragraph_entries(entries: list[str]) -> tuple[list[int], list[str]]:

@@ -10,7 +10,7 @@ import lzma
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from corpuskit.errors import InputError
 
@@ -21,17 +21,67 @@ def open_binary(path: Path) -> IO[bytes]:
     """Open a file for reading bytes, decompressing .gz/.bz2/.xz/.zst transparently."""
     suffix = path.suffix.lower()
     if suffix == ".gz":
-        return gzip.open(path, "rb")
+        return gzip.open(path, "rb")  # type: ignore[return-value]
     if suffix == ".bz2":
         return bz2.open(path, "rb")
     if suffix == ".xz":
         return lzma.open(path, "rb")
     if suffix in (".zst", ".zstd"):
+        return io.BufferedReader(_ZstdReader(path.open("rb")), CHUNK_BYTES)
+    return path.open("rb")
+
+
+class _ZstdReader(io.RawIOBase):
+    """zstd frames decoded through ``decompressobj``.
+
+    ``zstandard``'s ``stream_reader`` ends quietly on a truncated frame; here the end of the raw
+    file inside a frame is an ``EOFError``, like gzip/bz2/lzma report it.
+    """
+
+    def __init__(self, raw: IO[bytes]):
         import zstandard
 
-        raw = path.open("rb")
-        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw, closefd=True))
-    return path.open("rb")
+        self._zstd = zstandard
+        self._raw = raw
+        self._dobj = zstandard.ZstdDecompressor().decompressobj()
+        self._pending = b""
+        self._in_frame = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            block = self._raw.read(1 << 20)
+            if not block:
+                if self._in_frame:
+                    raise EOFError("zstd stream ended before the end of its frame")
+                return 0
+            self._pending = self._feed(block)
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def _feed(self, block: bytes) -> bytes:
+        out = []
+        while block:
+            self._in_frame = True
+            try:
+                out.append(self._dobj.decompress(block))
+            except self._zstd.ZstdError as exc:
+                raise OSError(f"corrupt zstd data ({exc})") from exc
+            if not self._dobj.eof:
+                break
+            # Frame complete: what follows (if anything) starts another frame.
+            block = self._dobj.unused_data
+            self._dobj = self._zstd.ZstdDecompressor().decompressobj()
+            self._in_frame = False
+        return b"".join(out)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
 
 
 def file_sha256(path: Path) -> str:
@@ -51,8 +101,10 @@ class LineChunk:
     lines: list[bytes]
 
 
-def iter_line_chunks(path: Path, display: str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[LineChunk]:
-    """Yield line-aligned chunks of a file; a truncated/corrupt compressed stream is an InputError."""
+def iter_line_chunks(
+    path: Path, display: str, chunk_bytes: int = CHUNK_BYTES
+) -> Iterator[LineChunk]:
+    """Line-aligned chunks of a file; a truncated or corrupt compressed stream is an InputError."""
     line_no = 1
     carry = b""
     try:
