@@ -26,7 +26,8 @@ def test_lines_keep_first_by_hashed_id() -> None:
     ctx = RunContext(seed=0)
     out = LineDedup().apply(table, ctx, "lines")
     # "a uh huh" occurs 4 times; the first occurrence in seeded id-hash order is kept
-    keys = dict(zip(["sw:1", "sw:2", "sw:3"], hash_keys(["sw:1", "sw:2", "sw:3"], 0, "lines")))
+    ids = ["sw:1", "sw:2", "sw:3"]
+    keys = dict(zip(ids, hash_keys(ids, 0, "lines").tolist(), strict=True))
     first = min(keys, key=lambda k: keys[k])
     texts = dict(zip(out["id"].to_pylist(), out["text"].to_pylist(), strict=True))
     assert first == "sw:1"
