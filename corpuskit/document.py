@@ -85,7 +85,11 @@ def block_from_columns(
     """Arrow block from columns; ``meta`` may be one JSON string shared by every row."""
     text_arr = pa.array(texts, pa.large_string()) if isinstance(texts, list) else texts
     n = len(text_arr)
-    meta_arr = pa.array([meta] * n if isinstance(meta, str) else meta, pa.string())
+    meta_arr = (
+        pa.repeat(pa.scalar(meta, pa.string()), n)
+        if isinstance(meta, str)
+        else (pa.array(meta, pa.string()))
+    )
     return pa.table(
         [
             pa.array(ids, pa.string()) if isinstance(ids, list) else ids,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -20,20 +21,90 @@ def count_words(text: str) -> int:
     return len(text.split())
 
 
-def _whitespace_class() -> str:
-    # Python's str.split() treats exactly the characters with str.isspace() as separators. RE2's
-    # \s is ASCII-only, so the class is spelled out from the same predicate Python uses.
-    chars = [chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()]
-    return "".join(f"\\x{{{ord(ch):x}}}" for ch in chars)
+def _python_whitespace() -> list[str]:
+    return [chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()]
 
 
-WORD_PATTERN = f"[^{_whitespace_class()}]+"
+# A regex for one word, for code that needs a pattern (RE2 syntax: its \s is ASCII-only, so the
+# class is spelled out from the same predicate Python uses).
+WORD_PATTERN = "[^" + "".join(f"\\x{{{ord(ch):x}}}" for ch in _python_whitespace()) + "]+"
+
+
+# Byte-level twin of str.isspace for UTF-8: the ASCII separators plus the multi-byte sequences
+# below. Checked against Python's own table at import so the two definitions cannot drift apart.
+_ASCII_SPACE = np.zeros(256, dtype=bool)
+_ASCII_SPACE[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
+_MULTIBYTE_SPACE = {
+    ch.encode("utf-8") for ch in _python_whitespace() if len(ch.encode("utf-8")) > 1
+}
+assert {bytes([b]) for b in np.flatnonzero(_ASCII_SPACE)} | _MULTIBYTE_SPACE == {
+    ch.encode("utf-8") for ch in _python_whitespace()
+}
+assert {len(seq) for seq in _MULTIBYTE_SPACE} == {2, 3}
+
+
+def _space_mask(buf: np.ndarray) -> np.ndarray:
+    """True for every byte that belongs to a whitespace character of valid UTF-8 ``buf``."""
+    space = _ASCII_SPACE[buf]
+    n = len(buf)
+    for seq in _MULTIBYTE_SPACE:
+        starts = np.flatnonzero(buf[: max(n - len(seq) + 1, 0)] == seq[0])
+        for k in range(1, len(seq)):
+            starts = starts[buf[starts + k] == seq[k]]
+        for k in range(len(seq)):
+            space[starts + k] = True
+    return space
+
+
+SPAN_BYTES = 1 << 20  # bytes per numpy pass: bounds the temporaries (~7 bytes per text byte)
+
+
+def _count_string_array(array: pa.Array) -> np.ndarray:
+    """Word counts of one (large_)string array, computed on its UTF-8 bytes with numpy."""
+    offset_type = np.int64 if pa.types.is_large_string(array.type) else np.int32
+    _, offsets_buf, data_buf = array.buffers()
+    counts = np.zeros(len(array), dtype=np.int64)
+    if data_buf is None or len(array) == 0:
+        return counts
+    offsets = np.frombuffer(offsets_buf, dtype=offset_type)[
+        array.offset : array.offset + len(array) + 1
+    ].astype(np.int64)
+    data = np.frombuffer(data_buf, dtype=np.uint8)
+    row = 0
+    while row < len(array):
+        # rows [row, end) span about SPAN_BYTES (at least one row, however long)
+        end = int(np.searchsorted(offsets, offsets[row] + SPAN_BYTES, side="right")) - 1
+        end = min(max(end, row + 1), len(array))
+        counts[row:end] = _count_span(data, offsets[row : end + 1])
+        row = end
+    if array.null_count:
+        counts[~np.asarray(array.is_valid())] = 0
+    return counts
+
+
+def _count_span(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    buf = data[offsets[0] : offsets[-1]]
+    if not len(buf):
+        return np.zeros(len(offsets) - 1, dtype=np.int64)
+    local = offsets - offsets[0]
+    space = _space_mask(buf)
+    previous_space = np.empty_like(space)
+    previous_space[0] = True
+    previous_space[1:] = space[:-1]
+    previous_space[local[:-1][local[:-1] < len(buf)]] = True  # every row starts fresh
+    starts = ~space & previous_space
+    cumulative = np.zeros(len(buf) + 1, dtype=np.int32)  # a span is far below 2**31 bytes
+    np.cumsum(starts, dtype=np.int32, out=cumulative[1:])
+    return cumulative[local[1:]] - cumulative[local[:-1]]
 
 
 def count_words_array(texts: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     """Vectorised ``count_words`` over an Arrow string column; nulls count as 0 words."""
-    counts = pc.count_substring_regex(texts, pattern=WORD_PATTERN)
-    return pc.fill_null(pc.cast(counts, pa.int64()), 0)
+    if isinstance(texts, pa.ChunkedArray):
+        return pa.chunked_array(
+            [pa.array(_count_string_array(c), pa.int64()) for c in texts.chunks], pa.int64()
+        )
+    return pa.array(_count_string_array(texts), pa.int64())
 
 
 def sum_words(texts: pa.Array | pa.ChunkedArray) -> int:

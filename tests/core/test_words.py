@@ -51,3 +51,23 @@ def test_vectorised_equals_python_on_any_unicode(texts: list[str]) -> None:
 @given(st.text(), st.text())
 def test_count_is_additive_over_space_join(a: str, b: str) -> None:
     assert count_words(" ".join([a, b])) == count_words(a) + count_words(b)
+
+
+WHITESPACE = [chr(c) for c in range(0x3001) if chr(c).isspace()]
+tricky = st.text(alphabet=st.sampled_from([*WHITESPACE, "a", "é", "日", "Å", "\u2019", "🙂"]))
+
+
+@given(st.lists(st.one_of(st.none(), tricky), max_size=30), st.integers(0, 5), st.integers(0, 5))
+def test_vectorised_handles_every_whitespace_nulls_slices_and_chunks(
+    texts: list[str | None], start: int, stop: int
+) -> None:
+    expected = [count_words(t) if t is not None else 0 for t in texts]
+    for kind in (pa.string(), pa.large_string()):
+        arr = pa.array(texts, kind)
+        assert count_words_array(arr).to_pylist() == expected
+        sliced = arr.slice(start, max(len(texts) - start - stop, 0))
+        assert count_words_array(sliced).to_pylist() == expected[start : start + len(sliced)]
+        chunked = pa.chunked_array([arr, sliced], kind)
+        assert count_words_array(chunked).to_pylist() == expected + expected[
+            start : start + len(sliced)
+        ]

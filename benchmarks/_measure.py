@@ -1,0 +1,35 @@
+"""Run a command in a subprocess and report wall time and peak RSS of its whole process tree."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import psutil
+
+
+def run_measured(code: str, *, env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    """(seconds, peak MiB of the process tree, stdout) for ``python -c code``."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+    root = psutil.Process(proc.pid)
+    peak = 0
+    while proc.poll() is None:
+        try:
+            tree = [root, *root.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(0.02)
+    out, err = proc.communicate()
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"benchmark command failed:\n{err[-3000:]}")
+    return elapsed, peak / 2**20, out
