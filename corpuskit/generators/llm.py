@@ -101,7 +101,10 @@ class LLMGenerator(Generator, kind="llm"):
     temperature: float = Field(default=0.7, ge=0, le=2, description="sampling temperature")
     top_p: float = Field(default=1.0, gt=0, le=1, description="nucleus sampling mass")
     max_tokens: int = Field(default=256, gt=0, description="completion tokens per request")
-    seed: int = Field(default=0, description="request seed; sample i is sent with seed + i")
+    seed: int | None = Field(
+        default=None,
+        description="request seed (None: the recipe seed); sample i is sent with seed + i",
+    )
     n: int = Field(default=1, ge=1, description="samples (separate requests) per prompt")
     min_output_words: int = Field(default=1, ge=0, description="reject shorter outputs")
     max_output_words: int | None = Field(default=None, description="reject longer outputs")

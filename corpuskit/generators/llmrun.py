@@ -182,7 +182,7 @@ def plan(
                 broken.append((s, str(exc)))
                 continue
             for sample in range(gen.n):
-                seed_value = gen.seed + sample
+                seed_value = (ctx.seed if gen.seed is None else gen.seed) + sample
                 key = cache_key(gen.backend, gen.model, messages, params, seed_value, sample)
                 request = ChatRequest(gen.model, messages, params, seed_value)
                 items.append(WorkItem(s, key, request, sample, v))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -48,6 +49,32 @@ def default_responder(body: dict[str, Any]) -> str:
     digest = hashlib.sha256(key.encode()).hexdigest()[:8]
     tail = last_user_message(body).strip().splitlines()[-1:] or [""]
     return f"reply {digest} about {tail[0]}".strip()
+
+
+def prompt_set_responder(body: dict[str, Any]) -> str:
+    """Deterministic, well-formed replies to corpuskit's built-in prompt sets.
+
+    Paraphrase and grammar-example prompts get ``k`` numbered lines, Q&A prompts a JSON list,
+    anything else ``default_responder``'s text. Replies depend on the prompt and the request seed.
+    """
+    prompt = last_user_message(body)
+    seed = body.get("seed")
+    k_match = re.search(r"\bwrite (\d+) ", prompt, re.IGNORECASE)
+    k = int(k_match.group(1)) if k_match else 1
+    if "Sentence: " in prompt:
+        sentence = prompt.rsplit("Sentence: ", 1)[1].strip()
+        return "\n".join(f"{i + 1}. Put another way ({seed}.{i}), {sentence}" for i in range(k))
+    if prompt.startswith("Grammar point: "):
+        title = prompt.split(":", 1)[1].split(".", 1)[0].strip()
+        return "\n".join(f"- Example {i} of {title} number {seed}." for i in range(k))
+    if "Passage: " in prompt:
+        passage = prompt.rsplit("Passage: ", 1)[1].split()
+        pairs = [
+            {"question": f"What is word {i + 1}?", "answer": passage[i % len(passage)]}
+            for i in range(k)
+        ]
+        return json.dumps(pairs)
+    return default_responder(body)
 
 
 @dataclass
@@ -102,6 +129,8 @@ class OpenAITestServer:
         self.api_key = api_key
         self.log: list[LoggedRequest] = []
         self._faults: list[Fault] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -173,6 +202,15 @@ class OpenAITestServer:
                     return fault
         return None
 
+    def _enter(self) -> None:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def _leave(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
     def _record(self, path: str, body: dict[str, Any] | None, authorized: bool) -> LoggedRequest:
         with self._lock:
             entry = LoggedRequest(len(self.log), path, body, authorized)
@@ -194,8 +232,8 @@ class OpenAITestServer:
         text = self.responder(body)
         finish = "stop"
         if fault is not None and fault.kind == "truncated":
-            words = text.split()
-            text, finish = " ".join(words[: max(1, len(words) // 2)]), "length"
+            # Cut mid-text (40% of the characters), the way max_tokens cuts a reply.
+            text, finish = text[: max(1, len(text) * 2 // 5)], "length"
         prompt_words = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
         choices = [
             {
@@ -259,9 +297,13 @@ def _handler_for(server: OpenAITestServer) -> type[BaseHTTPRequestHandler]:
             fault = server._take_fault(body)
             entry.fault = fault.kind if fault else None
             delay = server.delay_s + (fault.delay_s if fault and fault.kind == "slow" else 0.0)
-            if delay:
-                time.sleep(delay)
-            status, headers, payload = server.answer(body, fault)
+            server._enter()
+            try:
+                if delay:
+                    time.sleep(delay)
+                status, headers, payload = server.answer(body, fault)
+            finally:
+                server._leave()
             entry.status = status
             self._send(status, headers, payload)
 
