@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +111,6 @@ class BlockOrder:
     _perms: dict[tuple[int, int], np.ndarray] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        self.tokens = self.store.tokens("train")
         self.stage_blocks = [
             max(0, (s["tokens"] - 1) // self.block_size) for s in self.store.stages
         ]
@@ -121,6 +121,10 @@ class BlockOrder:
             self.segments = [(s, e) for e in range(self.epochs) for s in stages]
         sizes = [self.stage_blocks[s] for s, _ in self.segments]
         self.segment_starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+
+    @cached_property
+    def tokens(self) -> np.ndarray:
+        return self.store.tokens("train")  # opened on first read: ordering needs no file
 
     @property
     def blocks_per_epoch(self) -> int:

@@ -70,7 +70,7 @@ def train_tokenizer(texts: Iterator[str], kind: str, vocab_size: int, objective:
         tok.normalizer = normalizers.NFC()
         tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
         tok.decoder = decoders.ByteLevel()
-        trainer = trainers.BpeTrainer(
+        trainer: trainers.Trainer = trainers.BpeTrainer(
             vocab_size=vocab_size,
             special_tokens=SPECIALS,
             initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),

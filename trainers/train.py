@@ -109,7 +109,7 @@ def train(
         state = {"step": saved["step"], "elapsed": saved["elapsed"]}
         log.info("resumed %s at step %d", out, state["step"])
     runlog = RunLog(out / "log.jsonl")
-    runlog.truncate(state["step"])
+    runlog.truncate(int(state["step"]))
 
     meta = {"tokenizer_sha256": digest, "n_vocab": len(tok), "config_hash": config.hash}
     loop = _Loop(config, model, optimizer, gen, order, device, runlog, out / "checkpoints", meta)
@@ -210,7 +210,7 @@ class _Loop:
         blocks = torch.from_numpy(self.order.batch(cursor, n)) if blocks is None else blocks
         return make_batch(
             blocks,
-            objective or self.model.objective,
+            objective or str(self.model.objective),
             first_sample=cursor,
             causal_fraction=c.causal_fraction if causal_fraction is None else causal_fraction,
             mask_rate=c.mask_rate,
@@ -236,10 +236,9 @@ class _Loop:
         tokens_per_step = B * c.grad_accum * c.block_size
         self.model.train()
         window_start, window_steps = time.perf_counter(), 0
-        timed_steps, timed_s, last_val = 0, 0.0, None
-        loss_log = None
+        clock, paused, timed_steps, last_val, loss_log = 0.0, 0.0, 0, None, None
         while state["step"] < total and (stop_after is None or state["step"] < stop_after):
-            step, t0 = state["step"], time.perf_counter()
+            step = state["step"]
             for group in self.optimizer.param_groups:
                 group["lr"] = lr_at(step, total, c)
             step_loss = torch.zeros((), device=self.device)
@@ -280,21 +279,28 @@ class _Loop:
                         f" mfu {mfu:.1%}" if mfu else "",
                     )
                 window_start, window_steps = now, 0
-            if step > 1:  # the first step pays for compilation and warm-up: not timed
-                timed_steps, timed_s = timed_steps + 1, timed_s + time.perf_counter() - t0
-            if (c.eval_interval and step % c.eval_interval == 0) or step == total:
-                last_val = self.evaluate(step)
-            if c.checkpoint_interval and step % c.checkpoint_interval == 0 and step < total:
-                self.save(state)
+            if clock:
+                timed_steps += 1
+            else:  # the first step pays for compilation and warm-up: the clock starts after it
+                clock = self._now()
+            do_eval = (c.eval_interval and step % c.eval_interval == 0) or step == total
+            do_save = c.checkpoint_interval and step % c.checkpoint_interval == 0 and step < total
+            if do_eval or do_save:  # validation and checkpoints are not training time
+                pause = self._now()
+                last_val = self.evaluate(step) if do_eval else last_val
+                if do_save:
+                    self.save(state)
+                paused += time.perf_counter() - pause
+        timed_s = self._now() - clock - paused if timed_steps else 0.0
         state["elapsed"] += timed_s
-        tps = timed_steps * tokens_per_step / timed_s if timed_s else None
+        speed = timed_steps * tokens_per_step / timed_s if timed_s else None
         return {
             "steps": state["step"],
             "tokens": state["step"] * tokens_per_step,
             "train_loss": loss_log,
             **(last_val or {}),
-            "tokens_per_s": tps,
-            "mfu": tps * self.flops_per_token / self.peak if tps and self.peak else None,
+            "tokens_per_s": speed,
+            "mfu": speed * self.flops_per_token / self.peak if speed and self.peak else None,
             "flops_per_token": self.flops_per_token,
             "flops_formula": FLOPS_FORMULA,
             "n_params": count_params(self.model),
@@ -305,6 +311,12 @@ class _Loop:
             else "fp32",
             "train_seconds": timed_s,
         }
+
+    def _now(self) -> float:
+        """Wall time after the device finished its queued work (CUDA runs asynchronously)."""
+        if self.device == "cuda":
+            torch.cuda.synchronize()
+        return time.perf_counter()
 
     def save(self, state: dict[str, Any]) -> None:
         """Checkpoint everything an exact resume needs (the data position is the step)."""
@@ -353,3 +365,9 @@ class _Loop:
         self.runlog.write({"step": step, **result})
         self.model.train()
         return result
+
+
+if __name__ == "__main__":  # python -m trainers.train BUILD_DIR --config ... --set k=v
+    from trainers.cli_train import main
+
+    main()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_model
@@ -35,7 +36,8 @@ def count_params(model: nn.Module, *, embeddings: bool = True) -> int:
     seen = {id(p): p for p in model.parameters()}
     total = sum(p.numel() for p in seen.values())
     if not embeddings:
-        total -= model.embed_tokens.weight.numel()  # type: ignore[union-attr, operator]
+        embed = model.get_submodule("embed_tokens")
+        total -= sum(p.numel() for p in embed.parameters())
     return total
 
 
@@ -48,6 +50,9 @@ def export(model: nn.Module, tokenizer: PreTrainedTokenizerFast, folder: Path) -
     copy.load_state_dict({k: v.detach().float().cpu() for k, v in model.state_dict().items()})
     model = copy
     if args.arch == "gpt":
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # one bar per tiny file is noise in run logs
         to_llama(model).save_pretrained(folder)
     else:
         save_model(model, str(folder / "model.safetensors"))
@@ -80,7 +85,7 @@ def load_model(path: str | Path) -> tuple[nn.Module, PreTrainedTokenizerFast]:
     return model.eval(), load_tokenizer(folder)
 
 
-def llama_config(args: ModelArgs) -> object:
+def llama_config(args: ModelArgs) -> Any:
     from transformers import LlamaConfig
 
     return LlamaConfig(
@@ -102,7 +107,7 @@ def llama_config(args: ModelArgs) -> object:
     )
 
 
-def to_llama(model: nn.Module) -> nn.Module:
+def to_llama(model: nn.Module) -> Any:
     """A ``LlamaForCausalLM`` holding the weights of our ``GPT`` (``qkv`` split in three)."""
     from transformers import LlamaForCausalLM
 
