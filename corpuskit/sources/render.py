@@ -8,7 +8,7 @@ is null, makes the record a ``missing_field`` reject.
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,11 +69,13 @@ class RecordRenderer:
     template: str | None = None
     id_field: str | None = None
     meta_fields: Sequence[str] = ()
+    template_for: Callable[[Mapping[str, Any]], str] | None = None  # per-record template choice
 
     def text(self, record: Mapping[str, Any]) -> str:
-        if self.template is not None:
-            values = {name: field_text(record, name) for name in template_fields(self.template)}
-            return self.template.format_map(values)
+        template = self.template_for(record) if self.template_for else self.template
+        if template is not None:
+            values = {name: field_text(record, name) for name in template_fields(template)}
+            return template.format_map(values)
         return self.join.join(field_text(record, name) for name in self.text_fields)
 
     def doc_id(self, record: Mapping[str, Any], prefix: str, fallback: str) -> str:

@@ -176,7 +176,9 @@ class ArrowSource(TabularSource, kind="arrow"):
         base = {**self.base_meta(), "file": shown}
         batches = table_batches(path, self.fmt, self._columns(), row_groups)
         if self.template is None and not self.meta_fields:
-            yield from self._vector_blocks(batches, shown, first_row, base, ctx)
+            yield from vector_blocks(
+                self.label, self.renderer(), batches, shown, first_row, base, ctx
+            )
         else:
             rows = _batch_rows(batches, first_row)
             yield from emit_records(self.label, rows, shown, self.renderer(), base, ctx)
@@ -188,52 +190,6 @@ class ArrowSource(TabularSource, kind="arrow"):
         return list(
             dict.fromkeys([*r.text_fields, *([r.id_field] if r.id_field else []), *r.meta_fields])
         )
-
-    def _vector_blocks(
-        self,
-        batches: Iterator[pa.RecordBatch],
-        shown: str,
-        row: int,
-        base: dict[str, Any],
-        ctx: RunContext,
-    ) -> Iterator[pa.Table]:
-        """Whole batches at once: null checks, joins and ids are Arrow kernels, not Python."""
-        shared = dump_meta(base)
-        for batch in batches:
-            n = batch.num_rows
-            cols = [_text_column(batch, f) for f in self.text_fields]
-            if any(c is None for c in cols):  # a column of lists/structs: judge row by row
-                rows = _batch_rows(iter([batch]), row)
-                yield from emit_records(self.label, rows, shown, self.renderer(), base, ctx)
-                row += n
-                continue
-            texts: Any = (
-                cols[0] if len(cols) == 1 else pc.binary_join_element_wise(*cols, self.join)
-            )
-            positions = pa.array(np.arange(row, row + n).astype(str))
-            if self.id_field is None:
-                ids: Any = pc.binary_join_element_wise(f"{self.label}:{shown}:", positions, "")
-                valid = pc.is_valid(texts)
-            else:
-                id_col = _text_column(batch, self.id_field)
-                id_col = pa.nulls(n, pa.large_string()) if id_col is None else id_col
-                ids = pc.binary_join_element_wise(f"{self.label}:", id_col, "")
-                valid = pc.and_(pc.is_valid(texts), pc.is_valid(ids))
-            if not pc.all(valid).as_py():
-                bad = pc.invert(valid)
-                raws = [
-                    orjson.dumps(r, default=str).decode() for r in batch.filter(bad).to_pylist()
-                ]
-                out = Emitter(self.label, ctx)
-                for pos, raw in zip(positions.filter(bad).to_pylist(), raws, strict=True):
-                    meta = {**base, "line": int(pos)}
-                    out.reject(
-                        f"{self.label}:{shown}:{pos}", raw, meta, MISSING_FIELD, "null text or id"
-                    )
-                list(out.finish())
-                ids, texts = ids.filter(valid), texts.filter(valid)
-            yield block_from_columns(ids.cast(pa.string()), texts, self.label, shared)
-            row += n
 
 
 class ParquetSource(ArrowSource, kind="parquet"):
@@ -251,6 +207,54 @@ class ParquetSource(ArrowSource, kind="parquet"):
             for start, end, row in parquet_row_group_ranges(path, self.rows_per_partition):
                 keys.append(f"{path}#{start}-{end}@{row}")
         return keys
+
+
+def vector_blocks(
+    label: str,
+    renderer: RecordRenderer,
+    batches: Iterator[pa.RecordBatch],
+    shown: str,
+    row: int,
+    base: dict[str, Any],
+    ctx: RunContext,
+) -> Iterator[pa.Table]:
+    """Whole batches at once: null checks, joins and ids are Arrow kernels, not Python."""
+    shared = dump_meta(base)
+    for batch in batches:
+        n = batch.num_rows
+        cols = [_text_column(batch, f) for f in renderer.text_fields]
+        if any(c is None for c in cols):  # a column of lists/structs: judge row by row
+            rows = _batch_rows(iter([batch]), row)
+            yield from emit_records(label, rows, shown, renderer, base, ctx)
+            row += n
+            continue
+        texts: Any = (
+            cols[0] if len(cols) == 1 else pc.binary_join_element_wise(*cols, _large(renderer.join))
+        )
+        positions = pa.array(np.arange(row, row + n).astype(str))
+        if renderer.id_field is None:
+            ids: Any = pc.binary_join_element_wise(f"{label}:{shown}:", positions, "")
+            valid = pc.is_valid(texts)
+        else:
+            id_col = _text_column(batch, renderer.id_field)
+            id_col = pa.nulls(n, pa.large_string()) if id_col is None else id_col
+            ids = pc.binary_join_element_wise(_large(f"{label}:"), id_col, _large(""))
+            valid = pc.and_(pc.is_valid(texts), pc.is_valid(ids))
+        if not pc.all(valid).as_py():
+            bad = pc.invert(valid)
+            raws = [orjson.dumps(r, default=str).decode() for r in batch.filter(bad).to_pylist()]
+            out = Emitter(label, ctx)
+            for pos, raw in zip(positions.filter(bad).to_pylist(), raws, strict=True):
+                meta = {**base, "line": int(pos)}
+                out.reject(f"{label}:{shown}:{pos}", raw, meta, MISSING_FIELD, "null text or id")
+            list(out.finish())
+            ids, texts = ids.filter(valid), texts.filter(valid)
+        yield block_from_columns(ids.cast(pa.string()), texts, label, shared)
+        row += n
+
+
+def _large(text: str) -> pa.Scalar:
+    return pa.scalar(text, pa.large_string())
 
 
 def _parse_groups(spec: str) -> tuple[list[int] | None, int]:
