@@ -7,21 +7,11 @@ the same text. Normalisation never changes the stored documents, only the keys.
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field
 
-
-def _whitespace_run() -> str:
-    # exactly the characters str.split() splits on (RE2's \s is ASCII-only)
-    chars = [c for c in range(sys.maxunicode + 1) if chr(c).isspace()]
-    return "[" + "".join(f"\\x{{{c:x}}}" for c in chars) + "]+"
-
-
-WHITESPACE_RUN = _whitespace_run()
 PUNCTUATION = r"[\p{P}\p{S}]+"
 
 
@@ -49,12 +39,23 @@ class Normalization(BaseModel):
             # Punctuation becomes a space, so "end.Start" stays two words.
             out = pc.replace_substring_regex(out, PUNCTUATION, " ")
         if self.whitespace or self.punctuation:
-            out = pc.utf8_trim_whitespace(pc.replace_substring_regex(out, WHITESPACE_RUN, " "))
+            out = collapse_whitespace(out)
         return out
 
     def one(self, text: str) -> str:
         """The normalised form of one text (the same function as ``apply``)."""
         return str(self.apply(pa.array([text], pa.large_string()))[0].as_py())
+
+
+def collapse_whitespace(texts: pa.Array) -> pa.Array:
+    """Whitespace runs become one space, ends trimmed.
+
+    Arrow's ``utf8_split_whitespace`` splits on exactly the characters ``str.isspace()`` accepts
+    (checked over all of Unicode in the tests), and split + join is several times faster than a
+    regex replacement that matches at every space.
+    """
+    joined = pc.binary_join(pc.utf8_split_whitespace(texts), pa.scalar(" ", texts.type))
+    return pc.utf8_trim_whitespace(joined)
 
 
 def split_tokens(normalized: pa.Array) -> tuple[pa.Array, np.ndarray]:

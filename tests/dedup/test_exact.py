@@ -131,3 +131,14 @@ def test_exact_keeps_one_per_normalised_text(rows: list[tuple[str, str, bool]]) 
     keys_out = norm.apply(out["text"]).to_pylist()
     assert sorted(keys_out) == sorted(set(keys_in))
     assert rows_of(out) <= rows_of(table)
+
+
+def test_arrow_whitespace_is_python_whitespace() -> None:
+    import sys
+
+    from corpuskit.dedup.normalize import collapse_whitespace
+
+    chars = [chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF]
+    out = collapse_whitespace(pa.array([f"a{c}{c}b " for c in chars], pa.large_string()))
+    collapsed = {c for c, o in zip(chars, out.to_pylist(), strict=True) if o == "a b"}
+    assert collapsed == {c for c in chars if c.isspace()}
