@@ -61,12 +61,13 @@ def split_lines(data: bytes) -> pa.LargeStringArray | None:
 
 def line_documents(
     lines: pa.LargeStringArray, first_line: int, prefix: str, *, strip: bool
-) -> tuple[pa.Array, pa.Array]:
-    """(ids, texts) of the non-blank lines; ids are ``prefix + line number``."""
+) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """(ids, texts, word counts) of the non-blank lines; ids are ``prefix + line number``."""
     from corpuskit.words import count_words_array
 
     texts = pc.utf8_trim_whitespace(lines) if strip else pc.utf8_rtrim(lines, characters="\n")
-    keep = pc.greater(count_words_array(texts), 0)
+    words = count_words_array(texts)
+    keep = pc.greater(words, 0)
     numbers = pa.array(np.arange(first_line, first_line + len(lines), dtype=np.int64))
     ids = pc.binary_join_element_wise(prefix, pc.cast(numbers.filter(keep), pa.string()), "")
-    return ids, texts.filter(keep)
+    return ids, texts.filter(keep), words.filter(keep)

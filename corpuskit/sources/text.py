@@ -104,8 +104,8 @@ class TextSource(Source, kind="text"):
                     LineChunk(first_line, data.rstrip(b"\n").split(b"\n")), ctx, prefix, name, meta
                 )
                 continue
-            ids, texts = line_documents(lines, first_line, prefix, strip=self.strip)
-            yield block_from_columns(ids, texts, name, meta)
+            ids, texts, words = line_documents(lines, first_line, prefix, strip=self.strip)
+            yield block_from_columns(ids, texts, name, meta, words)
 
 
 def _split_paragraph_entries(entries: list[str]) -> tuple[list[int], list[str]]:
