@@ -143,10 +143,10 @@ class DialogueSource(Source, kind="dialogue"):
                 {"speaker": utt.speaker, "role": utt.role, "text": utt.text}
             )
             if self.group == "utterance":
-                key = (utt.speaker, utt.role, utt.tag)
-                if key not in metas:
-                    metas[key] = dump_meta(_utterance_meta(base, utt))
-                out.add(prefix + str(utt.line), rendered, metas[key])
+                meta_key = (utt.speaker, utt.role, utt.tag)
+                if meta_key not in metas:
+                    metas[meta_key] = dump_meta(_utterance_meta(base, utt))
+                out.add(prefix + str(utt.line), rendered, metas[meta_key])
             else:
                 if utt.boundary and self.group == "dialogue":
                     self._flush(group, out, prefix, base)
