@@ -28,7 +28,8 @@ def make_optimizer(model: nn.Module, config: TrainConfig, device: str) -> torch.
     betas = (config.beta1, config.beta2)
     if config.optimizer == "lamb":
         return Lamb(groups, lr=config.lr, betas=betas)
-    return torch.optim.AdamW(groups, lr=config.lr, betas=betas, fused=device == "cuda")
+    # fused: one kernel for all tensors (CUDA and, since torch 2.4, CPU)
+    return torch.optim.AdamW(groups, lr=config.lr, betas=betas, fused=True)
 
 
 def lr_at(step: int, total: int, config: TrainConfig) -> float:

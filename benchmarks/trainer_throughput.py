@@ -1,0 +1,180 @@
+"""Trainer throughput: our loop vs HF ``Trainer`` on the same model, data, batch and precision.
+
+    python benchmarks/trainer_throughput.py                       # CPU: the tiny config
+    python benchmarks/trainer_throughput.py --configs babylm-small.yaml babylm-base.yaml \\
+        --steps 60                                                # GPU (bf16, torch.compile)
+
+Both sides train the ``gpt`` architecture (our GPT; HF's ``LlamaForCausalLM`` with the identical
+config, which is what our export produces) on the same packed blocks of a synthetic build, for
+``--steps`` optimizer steps. Tokens/s excludes the first step (compilation, warm-up) and
+validation; MFU uses the FLOPs formula of trainers.run (6·N + 12·L·d·T per token) against the
+device's bf16 peak (or ``--peak-tflops``). Prints one table and the ratio ours / HF.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+import corpuskit
+from trainers.config import TrainConfig
+from trainers.data import BlockOrder, tokenize_build
+from trainers.models import build_model, llama_config
+from trainers.models.layers import ModelArgs
+from trainers.run import flops_per_token, peak_flops
+from trainers.tokenizer import get_tokenizer, tokenizer_digest
+from trainers.train import train
+
+TOKENS_PER_WORD_BABYLM = 1.66  # REFERENCES.md: strict-small with a 16k BPE
+
+
+def synthetic_build(out: Path, words: int) -> Path:
+    """A build of random sentences over a 2,000-word vocabulary (content does not matter here)."""
+    rng = random.Random(0)
+    vocab = [f"w{i}" for i in range(2000)]
+    docs, total = [], 0
+    while total < words:
+        n = rng.randint(20, 200)
+        docs.append(" ".join(rng.choice(vocab) for _ in range(n)) + " .")
+        total += n + 1
+    recipe = corpuskit.Recipe(name="bench", sources=[corpuskit.DocumentsSource(documents=docs)])
+    return Path(recipe.build(out=out).path)
+
+
+def ours(build: Path, config: TrainConfig, runs: Path) -> dict[str, float]:
+    run = train(build, config, runs, resume=False)
+    metrics = json.loads((run / "metrics.json").read_text())
+    records = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    losses = [r["loss"] for r in records if "loss" in r]
+    return {"tokens_per_s": metrics["tokens_per_s"], "loss": sum(losses) / len(losses)}
+
+
+def hf_trainer(build: Path, config: TrainConfig, runs: Path, device: str) -> dict[str, float]:
+    """The same model, blocks and hyper-parameters through ``transformers.Trainer``."""
+    from transformers import LlamaForCausalLM, Trainer, TrainerCallback, TrainingArguments
+
+    b = corpuskit.open_build(build)
+    tok, folder = get_tokenizer(
+        b, config.tokenizer_kind, config.vocab_size, "causal", runs / ".cache"
+    )
+    store = tokenize_build(b, tok, tokenizer_digest(folder), config.val_fraction, runs / ".cache")
+    order = BlockOrder(store, config.block_size, config.seed, config.epochs)
+    n = config.max_steps * config.batch_size * config.grad_accum
+
+    class Blocks(torch.utils.data.Dataset):  # type: ignore[type-arg]
+        def __len__(self) -> int:
+            return n
+
+        def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+            ids = torch.from_numpy(order.batch(i, 1)[0, :-1])
+            return {"input_ids": ids, "labels": ids}
+
+    class Clock(TrainerCallback):  # type: ignore[misc]
+        marks: list[float] = []  # noqa: RUF012
+
+        def on_step_end(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+            if device == "cuda":
+                torch.cuda.synchronize()
+            self.marks.append(time.perf_counter())
+
+    bf16 = device == "cuda" and config.precision != "fp32"
+    compiled = config.compile == "on" or (config.compile == "auto" and device == "cuda")
+    args = TrainingArguments(
+        output_dir=str(runs / "hf"),
+        per_device_train_batch_size=config.batch_size,
+        gradient_accumulation_steps=config.grad_accum,
+        max_steps=config.max_steps,
+        learning_rate=config.lr,
+        weight_decay=config.weight_decay,
+        adam_beta1=config.beta1,
+        adam_beta2=config.beta2,
+        max_grad_norm=config.grad_clip or 1e9,
+        lr_scheduler_type="cosine",
+        warmup_steps=config.warmup_steps,
+        bf16=bf16,
+        torch_compile=compiled,
+        logging_strategy="no",
+        save_strategy="no",
+        report_to=[],
+        dataloader_num_workers=0,
+        seed=config.seed,
+        use_cpu=device == "cpu",
+        disable_tqdm=True,
+    )
+    torch.manual_seed(config.seed)
+    model = LlamaForCausalLM(llama_config(ModelArgs.from_config(config)))
+    clock = Clock()
+    result = Trainer(model=model, args=args, train_dataset=Blocks(), callbacks=[clock]).train()
+    marks = clock.marks
+    tokens = (len(marks) - 1) * config.batch_size * config.grad_accum * config.block_size
+    # training_loss: HF's mean over all steps, like ours above
+    return {"tokens_per_s": tokens / (marks[-1] - marks[0]), "loss": result.training_loss}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--configs", nargs="+", default=["tiny.yaml"])
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per trainer; best is kept")
+    parser.add_argument("--set", nargs="*", default=[], dest="overrides")
+    parser.add_argument("--peak-tflops", type=float, default=0.0, help="device peak for MFU")
+    opts = parser.parse_args()
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    name = (
+        torch.cuda.get_device_name()
+        if device == "cuda"
+        else f"cpu ({torch.get_num_threads()} threads)"
+    )
+    print(f"device: {name}; torch {torch.__version__}", file=sys.stderr)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for cfg_name in opts.configs:
+            over = [
+                f"max_steps={opts.steps}",
+                "eval_interval=0",
+                "eval_blocks=1",
+                "quiet=true",
+                "device=auto",
+                "compile=auto",
+                f"peak_tflops={opts.peak_tflops}",
+                "checkpoint_interval=0",
+                *opts.overrides,
+            ]
+            config = TrainConfig.load(cfg_name, over)
+            tokens = opts.steps * config.batch_size * config.grad_accum * (config.block_size + 1)
+            words = int(tokens / config.epochs / 1.2) + 10_000  # the synthetic text: ~1.1 tok/word
+            build = synthetic_build(Path(tmp) / "out" / cfg_name, words)
+            with torch.device("meta"):
+                flops = flops_per_token(build_model(ModelArgs.from_config(config)), config)
+            peak = peak_flops(device, config)
+            # Alternate the two, best of --repeat: shared machines are noisy, the best is the
+            # figure least disturbed by other load.
+            ra, rb = [], []
+            for rep in range(opts.repeat):
+                ra.append(ours(build, config, Path(tmp) / f"runs-{cfg_name}-{rep}"))
+                rb.append(hf_trainer(build, config, Path(tmp) / f"runs-{cfg_name}-{rep}", device))
+            a = max(ra, key=lambda r: r["tokens_per_s"])
+            b = max(rb, key=lambda r: r["tokens_per_s"])
+            for label, r in (("trainers", a), ("HF Trainer", b)):
+                mfu = f"{r['tokens_per_s'] * flops / peak:.1%}" if peak else "n/a"
+                rows.append((cfg_name, label, f"{r['tokens_per_s']:,.0f}", mfu, f"{r['loss']:.3f}"))
+            rows.append(
+                (cfg_name, "ratio", f"{a['tokens_per_s'] / b['tokens_per_s']:.2f}x", "", "")
+            )
+            minutes = 10 * 10e6 * TOKENS_PER_WORD_BABYLM / a["tokens_per_s"] / 60
+            rows.append((cfg_name, "strict-small 10 ep", f"≈{minutes:,.1f} min", "", ""))
+    print(f"| config | trainer | tokens/s | MFU | mean train loss |  device: {name}")
+    print("|---|---|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()
