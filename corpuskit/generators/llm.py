@@ -3,7 +3,7 @@
 Backends: any OpenAI-compatible endpoint (``openai``) or a local causal LM (``transformers``).
 Requests run concurrently (asyncio, inside ``process``) with rate limits, retries and hard caps;
 every answer is cached in ``<out>/.cache/generators.sqlite`` so a rebuild or a resumed build asks
-only for what is missing. See ``docs/generators.md`` for the recipe fields.
+only for what is missing. ``corpuskit ls generators`` lists the recipe fields.
 
 Failure reasons (``failures.<reason>`` counters): rate_limited, server_error, timeout,
 connection_error, malformed_response, empty_choices, auth_error, bad_request, cap_reached,

@@ -21,7 +21,7 @@ from corpuskit.generators.base import WordQuota, synthetic_meta
 from corpuskit.generators.cache import Caps, GenerationCache, cache_key
 from corpuskit.generators.engine import EngineConfig, Outcome, WorkItem, run_items_sync
 from corpuskit.generators.parsing import ParseError, parse_reply, validate_outputs
-from corpuskit.generators.prompts import TemplateError
+from corpuskit.generators.prompts import Template, TemplateError
 from corpuskit.step import RunContext
 from corpuskit.words import count_words
 
@@ -55,9 +55,12 @@ def open_cache(gen: LLMGenerator, ctx: RunContext) -> GenerationCache:
 
 
 def render_messages(
-    gen: LLMGenerator, doc: Document, variant: dict[str, Any]
+    gen: LLMGenerator,
+    doc: Document,
+    variant: dict[str, Any],
+    templates: tuple[Template | None, Template],
 ) -> list[dict[str, str]]:
-    system, user = gen.templates()
+    system, user = templates
     values = {
         **gen.base_vars(),
         **variant,
@@ -171,13 +174,14 @@ def plan(
 ) -> tuple[list[WorkItem], list[tuple[int, str]]]:
     """Work items in canonical order, and (seed index, detail) for prompts that did not render."""
     params = gen.sampling_params()
+    templates = gen.templates()
     items: list[WorkItem] = []
     broken: list[tuple[int, str]] = []
     for s, doc in enumerate(seeds):
         for v, (variant, tag) in enumerate(gen_variants(gen, doc, ctx, label)):
             collector_tags[(s, v)] = tag
             try:
-                messages = render_messages(gen, doc, variant)
+                messages = render_messages(gen, doc, variant, templates)
             except TemplateError as exc:
                 broken.append((s, str(exc)))
                 continue

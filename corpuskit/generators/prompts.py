@@ -50,7 +50,7 @@ class Template:
         import jinja2
 
         try:
-            return _jinja_env().from_string(self.source).render(**values)
+            return _jinja_template(self.source).render(**values)
         except jinja2.UndefinedError as exc:
             raise TemplateError(f"template field missing: {exc.message}") from None
 
@@ -63,6 +63,12 @@ def _jinja_env() -> Any:
     return jinja2.Environment(
         undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True
     )
+
+
+@lru_cache(maxsize=256)
+def _jinja_template(source: str) -> Any:
+    # Parsing and compiling a template costs far more than rendering it: do it once per text.
+    return _jinja_env().from_string(source)
 
 
 def compile_template(source: str, fmt: TemplateFormat = "jinja") -> Template:

@@ -267,6 +267,9 @@ def _error_body(message: str, code: str) -> bytes:
 def _handler_for(server: OpenAITestServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in separate writes; without TCP_NODELAY, Nagle's algorithm and
+        # delayed ACKs add ~40 ms to every answer and would swamp latency measurements.
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:
             """Silence the default stderr access log."""
