@@ -59,6 +59,9 @@ class MinHashDedup(ClusterDedup, kind="minhash"):
     backend: Backend = Field(
         default="numpy", description="signature backend: numpy, rensa or datasketch"
     )
+    threads: int = Field(
+        default=1, ge=1, le=64, description="threads for the numpy backend (same result for any)"
+    )
     seed: int = Field(
         default=1,
         description="seeds the hash permutations; part of the step's identity, not the recipe seed",
@@ -85,7 +88,9 @@ class MinHashDedup(ClusterDedup, kind="minhash"):
         normalized = self.normalization.apply(texts)
         units, offsets = (token_hashes if self.shingle == "word" else char_hashes)(normalized)
         shingles, shingle_offsets = shingle_hashes(units, offsets, self.ngram)
-        sig = signatures(shingles, shingle_offsets, self.num_perm, self.seed, self.backend)
+        sig = signatures(
+            shingles, shingle_offsets, self.num_perm, self.seed, self.backend, self.threads
+        )
         return sig, np.diff(shingle_offsets)
 
     def near_duplicates(self, texts: pa.Array | pa.ChunkedArray, canon: pa.Table) -> Found:

@@ -1,14 +1,17 @@
 """MinHash signatures and LSH parameters.
 
 The default ``numpy`` backend computes ``num_perm`` min-wise hashes of every document's shingle set
-at once: for permutation ``k`` the hash of shingle ``x`` is ``(a_k * x + b_k) mod 2**64`` (``a_k``
-odd, so a bijection), and the signature keeps the top 32 bits of the minimum. Work is chunked so the
+at once: shingle hashes are folded to 32 bits ``x`` and for permutation ``k`` hashed to
+``(a_k * x + b_k) mod 2**32`` (``a_k`` odd, so a bijection of the 32-bit values); the signature
+keeps the minimum. Shingle hashes are already well mixed, so the linear step only has to decorrelate
+the permutations; tests check the estimates against datasketch's. Work is chunked so the
 ``(shingles, num_perm)`` matrix stays in cache. ``rensa`` (Rust) is an optional faster backend and
 ``datasketch`` the reference implementation; both are fed the same shingle sets.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Literal
 
@@ -30,37 +33,58 @@ def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def numpy_signatures(
-    shingles: np.ndarray, offsets: np.ndarray, num_perm: int, seed: int
+    shingles: np.ndarray, offsets: np.ndarray, num_perm: int, seed: int, threads: int | None = None
 ) -> np.ndarray:
     """(rows, num_perm) uint32 MinHash signatures; rows without shingles are all ``EMPTY``.
 
     Rows are taken in chunks of about ``CHUNK_SHINGLES`` shingles; within a chunk each
     permutation is one multiply, one add and one segmented minimum over a vector that stays in
     cache, which is several times faster than materialising a (shingles, num_perm) matrix.
+    Chunks run on ``threads`` threads (numpy releases the GIL); every row is computed the same
+    way whatever the thread count, so the result does not depend on it.
     """
-    a, b = permutations(num_perm, seed)
-    rows = len(offsets) - 1
-    sig = np.full((rows, num_perm), EMPTY, dtype=np.uint32)
+    a64, b64 = permutations(num_perm, seed)
+    a = (a64 >> np.uint64(32)).astype(np.uint32) | np.uint32(1)
+    b = (b64 >> np.uint64(32)).astype(np.uint32)
+    # fold the 64-bit shingle hashes to 32 bits: 32-bit lanes are twice as wide in SIMD
+    folded = ((shingles >> np.uint64(32)) ^ shingles).astype(np.uint32)
+    sig = np.full((len(offsets) - 1, num_perm), EMPTY, dtype=np.uint32)
     nonempty = np.flatnonzero(np.diff(offsets) > 0)
-    starts, ends = offsets[nonempty], offsets[nonempty + 1]
-    scratch = np.empty(CHUNK_SHINGLES, dtype=np.uint64)
-    first = 0
-    while first < len(nonempty):
-        # as many whole rows as fit in one chunk (at least one row)
-        last = int(np.searchsorted(ends, starts[first] + CHUNK_SHINGLES, side="right"))
-        last = max(last, first + 1)
-        lo, hi = int(starts[first]), int(ends[last - 1])
-        x = shingles[lo:hi]
-        tmp = scratch[: hi - lo] if hi - lo <= CHUNK_SHINGLES else np.empty(hi - lo, np.uint64)
-        local = starts[first:last] - lo
-        mins = np.empty((num_perm, last - first), dtype=np.uint64)
+    chunks = _chunks(offsets[nonempty], offsets[nonempty + 1])
+
+    def run(chunk: tuple[int, int]) -> None:
+        first, last = chunk
+        lo, hi = int(offsets[nonempty[first]]), int(offsets[nonempty[last - 1] + 1])
+        x = folded[lo:hi]
+        tmp = np.empty(hi - lo, dtype=np.uint32)
+        local = offsets[nonempty[first:last]] - lo
+        mins = np.empty((num_perm, last - first), dtype=np.uint32)
         for k in range(num_perm):
             np.multiply(x, a[k], out=tmp)
             np.add(tmp, b[k], out=tmp)
             np.minimum.reduceat(tmp, local, out=mins[k])
-        sig[nonempty[first:last]] = (mins.T >> np.uint64(32)).astype(np.uint32)
-        first = last
+        sig[nonempty[first:last]] = mins.T
+
+    workers = threads or 1
+    if workers <= 1 or len(chunks) <= 1:
+        for chunk in chunks:
+            run(chunk)
+    else:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(run, chunks))
     return sig
+
+
+def _chunks(starts: np.ndarray, ends: np.ndarray) -> list[tuple[int, int]]:
+    """(first, last) row ranges of about ``CHUNK_SHINGLES`` shingles (at least one row each)."""
+    out = []
+    first = 0
+    while first < len(starts):
+        last = int(np.searchsorted(ends, starts[first] + CHUNK_SHINGLES, side="right"))
+        last = max(last, first + 1)
+        out.append((first, last))
+        first = last
+    return out
 
 
 def rensa_signatures(
@@ -106,9 +130,16 @@ BACKENDS = {
 
 
 def signatures(
-    shingles: np.ndarray, offsets: np.ndarray, num_perm: int, seed: int, backend: Backend = "numpy"
+    shingles: np.ndarray,
+    offsets: np.ndarray,
+    num_perm: int,
+    seed: int,
+    backend: Backend = "numpy",
+    threads: int = 1,
 ) -> np.ndarray:
     """(rows, num_perm) uint32 signatures from the chosen backend."""
+    if backend == "numpy":
+        return numpy_signatures(shingles, offsets, num_perm, seed, threads)
     return BACKENDS[backend](shingles, offsets, num_perm, seed)
 
 

@@ -24,7 +24,7 @@ def recipe(total: int) -> Recipe:
             ],
             "dedup": [
                 {"kind": "exact", "source_priority": ["books"]},
-                {"kind": "minhash", "threshold": 0.6, "source_priority": ["books"]},
+                {"kind": "minhash", "threshold": 0.5, "source_priority": ["books"]},
                 {
                     "kind": "decontaminate",
                     "sets": [{"name": "mine", "paths": [str(FIXTURES / "eval_items.txt")]}],

@@ -177,3 +177,39 @@ def test_rewriting_steps_refuse_duplicates_call() -> None:
 
     with pytest.raises(BuildError, match="apply"):
         LineDedup().duplicates(docs_to_block([Document("a", "x", "s")]), RunContext(seed=0))
+
+
+@pytest.mark.parametrize("target", [0.5, 0.8])
+def test_numpy_estimates_are_unbiased_with_minhash_variance(target: float) -> None:
+    from corpuskit.dedup.signatures import numpy_signatures
+
+    rng = np.random.default_rng(5)
+    common = round(120 * target / (1 + target))  # two 60-element sets sharing `common`
+    true = common / (120 - common)
+    errors = []
+    for trial in range(200):
+        shared = rng.integers(0, 2**64, size=common, dtype=np.uint64)
+        own = rng.integers(0, 2**64, size=2 * (60 - common), dtype=np.uint64)
+        values = np.concatenate([shared, own[: 60 - common], shared, own[60 - common :]])
+        sig = numpy_signatures(values, np.array([0, 60, 120]), 128, trial)
+        errors.append(float((sig[0] == sig[1]).mean()) - true)
+    sigma = np.sqrt(true * (1 - true) / 128)
+    assert abs(np.mean(errors)) <= 3 * sigma / np.sqrt(200)
+    assert 0.8 * sigma <= np.std(errors) <= 1.25 * sigma
+
+
+def test_thread_count_does_not_change_signatures(planted: Planted) -> None:
+    from corpuskit.dedup.shingles import shingle_hashes, token_hashes
+    from corpuskit.dedup.signatures import CHUNK_SHINGLES, numpy_signatures
+
+    step = MinHashDedup()
+    normalized = step.normalization.apply(table_of(planted)["text"])
+    shingles, offsets = shingle_hashes(*token_hashes(normalized), 5)
+    many = np.tile(shingles, 3 * CHUNK_SHINGLES // len(shingles) + 1)  # several chunks
+    many_offsets = np.concatenate(
+        [offsets[:-1] + k * len(shingles) for k in range(len(many) // len(shingles))]
+        + [[len(many)]]
+    )
+    one = numpy_signatures(many, many_offsets, 64, 9, threads=1)
+    assert np.array_equal(one, numpy_signatures(many, many_offsets, 64, 9, threads=3))
+    assert np.array_equal(one[: len(offsets) - 1], one[len(offsets) - 1 : 2 * (len(offsets) - 1)])
