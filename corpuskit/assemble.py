@@ -11,7 +11,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from corpuskit.budget import budget_problems
+from corpuskit.curriculum import curriculum_problems
 from corpuskit.document import BLOCK_SCHEMA
+from corpuskit.errors import RecipeError
 from corpuskit.filters.base import as_string_array
 from corpuskit.pipeline import TaskResult, account, account_rejects, labelled, read_staged
 from corpuskit.recipe import Recipe
@@ -38,6 +41,9 @@ def words_per_source(table: pa.Table) -> dict[str, int]:
 
 def assemble(recipe: Recipe, results: list[TaskResult], ctx: RunContext) -> Assembly:
     """Dedup, budget and order the staged documents of every task (in canonical task order)."""
+    problems = [*budget_problems(recipe), *curriculum_problems(recipe)]
+    if problems:  # also checked by validation; here so that no build runs past them
+        raise RecipeError(problems, file=recipe.file)
     staged = [read_staged(r.staged) for r in sorted(results, key=lambda r: r.index)]
     table = pa.concat_tables(staged) if staged else BLOCK_SCHEMA.empty_table()
     by_source: dict[str, dict[str, int]] = {"filtered": words_per_source(table)}
@@ -57,7 +63,7 @@ def assemble(recipe: Recipe, results: list[TaskResult], ctx: RunContext) -> Asse
         label = recipe.budget.kind
         account(ctx.stats, label, "in", table)
         selection = recipe.budget.select(table, ctx)
-        table = table.take(pa.array(selection.indices, pa.int64()))
+        table = selection.apply(table)
         account(ctx.stats, label, "out", table)
         report = selection.report
     by_source["selected"] = words_per_source(table)

@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from corpuskit import __version__
 from corpuskit.assemble import Assembly, assemble
+from corpuskit.datacard import write_datacard
 from corpuskit.datapaths import display_path, find_data_root
 from corpuskit.document import REJECT_SCHEMA
 from corpuskit.errors import OutputExistsError
@@ -123,6 +124,7 @@ def build(
     manifest["executor"] = {"name": runner.name, "workers": getattr(runner, "workers", None)}
     manifest["built_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     write_manifest(tmp, manifest)
+    write_datacard(tmp, manifest)
     publish(tmp, final, overwrite=overwrite)
     shutil.rmtree(work_dir, ignore_errors=True)
     return BuildResult(final, manifest)

@@ -1,0 +1,133 @@
+"""Budget invariants as hypothesis properties: exact quotas, nesting, order independence."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pyarrow as pa
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from corpuskit.budget import WordBudget, apportion, take_prefix
+from corpuskit.step import RunContext
+from corpuskit.words import count_words
+from tests.budget.tables import by_id, make_table, words_of
+
+NAMES = ["a", "b", "c"]
+doc_words = st.lists(st.integers(0, 40), min_size=1, max_size=40)
+corpora = st.lists(doc_words, min_size=1, max_size=3).map(
+    lambda lists: {NAMES[i]: counts for i, counts in enumerate(lists)}
+)
+
+
+def select(budget: WordBudget, table: pa.Table, seed: int = 0) -> pa.Table:
+    return budget.select(table, RunContext(seed=seed)).apply(table)
+
+
+@given(
+    st.lists(st.integers(1, 9), min_size=1, max_size=6), st.integers(0, 5000), st.integers(1, 5000)
+)
+def test_apportion_sums_exactly_and_never_shrinks_as_the_total_grows(
+    weights: list[int], total: int, more: int
+) -> None:
+    shares = [Fraction(w, sum(weights)) for w in weights]
+    small, large = apportion(total, shares), apportion(total + more, shares)
+    assert sum(small) == total and sum(large) == total + more
+    assert all(s <= g for s, g in zip(small, large, strict=True))  # house monotone
+    # within one word of the exact share (Jefferson errs towards the larger shares)
+    assert all(abs(q - s * total) < len(shares) for q, s in zip(small, shares, strict=True))
+
+
+@given(corpora, st.data(), st.sampled_from(["word", "sentence", "none"]), st.integers(0, 9))
+def test_absolute_quotas_are_met_in_the_stated_sense(
+    sources: dict[str, list[int]], data: st.DataObject, truncate: str, seed: int
+) -> None:
+    table = make_table(sources)
+    available = words_of(table)
+    quotas = {n: data.draw(st.integers(0, available.get(n, 0)), label=n) for n in sources}
+    assume(sum(quotas.values()) > 0)
+    out = select(WordBudget(quotas=quotas, truncate=truncate), table, seed)
+    got = words_of(out)
+    assert sum(got.values()) <= sum(quotas.values())
+    for name, quota in quotas.items():
+        selected = got.get(name, 0)
+        assert selected <= quota
+        if truncate == "word":
+            assert selected == quota  # exact: hence ≥ 99.9% of every quota
+        else:  # short by less than the boundary document
+            assert quota - selected < max(sources[name], default=0) or selected == quota
+    assert len(set(out["id"].to_pylist())) == out.num_rows
+    assert out["words"].to_pylist() == [count_words(t) for t in out["text"].to_pylist()]
+
+
+@given(st.lists(st.integers(1, 12), min_size=50, max_size=300), st.integers(0, 9))
+def test_small_documents_fill_99_9_percent_without_truncation(counts: list[int], seed: int) -> None:
+    # documents of ≤ 12 words against quotas of ≥ 12,000 words: within one document is ≥ 99.9%
+    table = make_table({"a": counts * 60, "b": counts * 60})
+    total = int(sum(counts) * 60 * 1.5)
+    assume(total * 0.4 >= 12_000)
+    out = select(WordBudget(total=total, quotas={"a": 0.6, "b": 0.4}, truncate="none"), table, seed)
+    got = words_of(out)
+    quotas = apportion(total, [Fraction(3, 5), Fraction(2, 5)])
+    for name, quota in zip(["a", "b"], quotas, strict=True):
+        assert 0.999 * quota <= got[name] <= quota
+    assert 0.999 * total <= sum(got.values()) <= total
+
+
+@given(
+    corpora,
+    st.floats(0.05, 1.0),
+    st.floats(0.0, 1.0),
+    st.sampled_from(["word", "sentence", "none"]),
+    st.sampled_from(["warn", "redistribute"]),
+    st.integers(0, 9),
+)
+def test_nested_budgets_are_prefixes(
+    sources: dict[str, list[int]],
+    frac_large: float,
+    frac_small: float,
+    truncate: str,
+    policy: str,
+    seed: int,
+) -> None:
+    table = make_table(sources)
+    available = sum(words_of(table).values())
+    large = max(1, int(available * frac_large * 1.3))
+    small = max(1, int(large * frac_small))
+    shares = {n: 1 / len(sources) for n in sources}
+
+    def run(total: int) -> dict[str, str]:
+        budget = WordBudget(total=total, quotas=shares, truncate=truncate, on_short=policy)
+        return by_id(select(budget, table, seed))
+
+    a, b = run(small), run(large)
+    for doc_id, text in a.items():
+        assert doc_id in b
+        assert b[doc_id].startswith(text)  # equal, or the boundary doc cut shorter in A
+
+
+@given(corpora, st.integers(1, 400), st.randoms(use_true_random=False), st.integers(0, 9))
+def test_selection_is_independent_of_input_order(
+    sources: dict[str, list[int]], total: int, rnd: object, seed: int
+) -> None:
+    table = make_table(sources)
+    permutation = list(range(table.num_rows))
+    rnd.shuffle(permutation)  # type: ignore[attr-defined]
+    shuffled = table.take(pa.array(permutation, pa.int64()))
+    budget = WordBudget(total=total, quotas={n: 1 / len(sources) for n in sources}, on_short="warn")
+    assert select(budget, table, seed).equals(select(budget, shuffled, seed))
+
+
+@given(st.lists(st.integers(0, 30), max_size=200), st.integers(0, 3000), st.integers(0, 3000))
+def test_take_prefix_is_the_longest_fitting_prefix_and_nests(
+    words: list[int], total: int, more: int
+) -> None:
+    arr = np.asarray(words, dtype=np.int64)
+    order = np.random.default_rng(len(words)).permutation(len(arr))
+    chosen = take_prefix(arr, order, total)
+    assert chosen.tolist() == order[: len(chosen)].tolist()
+    assert int(arr[chosen].sum()) <= total
+    if len(chosen) < len(order):
+        assert int(arr[chosen].sum()) + int(arr[order[len(chosen)]]) > total
+    assert take_prefix(arr, order, total + more)[: len(chosen)].tolist() == chosen.tolist()
