@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -143,7 +143,7 @@ def signatures(
     return BACKENDS[backend](shingles, offsets, num_perm, seed)
 
 
-def _collision_probability(s: np.ndarray, bands: int, rows: int) -> np.ndarray:
+def _collision_probability(s: np.ndarray, bands: Any, rows: Any) -> np.ndarray:
     return 1.0 - (1.0 - s**rows) ** bands
 
 
@@ -155,19 +155,19 @@ def optimal_bands(
 
     The false positive area is the probability that pairs below ``threshold`` share a bucket,
     integrated over their similarity; the false negative area is the probability that pairs above
-    it never do. This is the criterion of datasketch's ``MinHashLSH`` (evaluated by quadrature).
+    it never do. This is the criterion of datasketch's ``MinHashLSH`` (evaluated by quadrature
+    for every (bands, rows) at once; ties go to the fewest bands, then rows, as in datasketch).
     """
-    below = np.linspace(0.0, threshold, 2001)
-    above = np.linspace(threshold, 1.0, 2001)
-    best, best_error = (1, 1), float("inf")
-    for bands in range(1, num_perm + 1):
-        for rows in range(1, num_perm // bands + 1):
-            fp = np.trapezoid(_collision_probability(below, bands, rows), below)
-            fn = np.trapezoid(1.0 - _collision_probability(above, bands, rows), above)
-            error = fp_weight * fp + fn_weight * fn
-            if error < best_error:
-                best, best_error = (bands, rows), error
-    return best
+    combos = np.array(
+        [(b, r) for b in range(1, num_perm + 1) for r in range(1, num_perm // b + 1)], dtype=float
+    )
+    bands, rows = combos[:, :1], combos[:, 1:]
+    below = np.linspace(0.0, threshold, 2001)[None, :]
+    above = np.linspace(threshold, 1.0, 2001)[None, :]
+    fp = np.trapezoid(_collision_probability(below, bands, rows), below, axis=1)
+    fn = np.trapezoid(1.0 - _collision_probability(above, bands, rows), above, axis=1)
+    best = int(np.argmin(fp_weight * fp + fn_weight * fn))
+    return int(combos[best, 0]), int(combos[best, 1])
 
 
 def collision_probability(similarity: float, bands: int, rows: int) -> float:
