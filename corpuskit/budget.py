@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 
 ALL = "*"  # the one quota key of a budget without quotas
 _WORD = re.compile(r"\S+")  # \S is the complement of str.isspace(), as count_words uses
-_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*$")
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’»)\]]*$")
 
 
 @dataclass
@@ -289,7 +289,7 @@ class WordBudget(Budget, kind="words"):
                 block = block.set_column(
                     0, "id", pc.binary_join_element_wise(block["id"], pa.scalar(f"#rep{e}"), "")
                 )
-            parts.append(block)
+            parts.append(block.cast(BLOCK_SCHEMA))
         info: dict[str, Any] = {"truncated": None}
         if used < quota and len(chosen) < len(walk) and self.truncate != "none":
             rep = len(chosen) // max(len(rows), 1) + 1

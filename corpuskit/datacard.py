@@ -239,7 +239,11 @@ def render_waterfall_png(manifest: dict[str, Any], path: Path) -> None:
             va="bottom",
             fontsize=7,
         )
-    ax.set_xticks(range(len(rows)), [r["step"] for r in rows], rotation=30, ha="right")
+    labels = [
+        r["step"] if r["family"] in ("sources", "shards") else f"{r['step']}\n({r['family']})"
+        for r in rows
+    ]
+    ax.set_xticks(range(len(rows)), labels, rotation=30, ha="right")
     ax.set_ylabel("words")
     ax.set_title(f"{manifest['name']} {manifest['recipe_hash']}: attrition by step")
     fig.tight_layout()
