@@ -1,0 +1,135 @@
+"""Tiny models for the evaluator tests: random weights, tokenizers trained here, saved locally."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import torch
+from tokenizers import (
+    Tokenizer,
+    decoders,
+    models,
+    normalizers,
+    pre_tokenizers,
+    processors,
+    trainers,
+)
+
+OWN_TEXT = [
+    "The small cat sleeps on the warm mat.",
+    "Who did the old dog see near the river?",
+    "These children were reading a long book about boats.",
+    "Many people hoped that the weather would improve soon.",
+]
+
+
+def blimp_subset(data_root: Path, per_paradigm: int = 15, total: int = 1000) -> list[dict]:
+    """The first ``per_paradigm`` pairs of every paradigm (sorted by name), cut at ``total``."""
+    records: list[dict] = []
+    for path in sorted((data_root / "blimp").glob("*.jsonl.gz")):
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            for n, line in enumerate(handle):
+                if n >= per_paradigm:
+                    break
+                records.append(json.loads(line))
+    return records[:total]
+
+
+def save_tiny_gpt2(folder: Path, texts: list[str], *, seed: int = 0) -> Path:
+    """GPT-2 (2 layers, 32 dims) with a byte-level BPE trained on ``texts``."""
+    from transformers import GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=400,
+        special_tokens=["<|endoftext|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(texts, trainer)
+    eot = "<|endoftext|>"
+    hf_tok = GPT2TokenizerFast(tokenizer_object=tok, bos_token=eot, eos_token=eot, unk_token=eot)
+    torch.manual_seed(seed)
+    config = GPT2Config(
+        vocab_size=len(hf_tok),
+        n_positions=128,
+        n_embd=32,
+        n_layer=2,
+        n_head=2,
+        bos_token_id=0,
+        eos_token_id=0,
+    )
+    model = GPT2LMHeadModel(config).eval()
+    model.save_pretrained(folder)
+    hf_tok.save_pretrained(folder)
+    return folder
+
+
+def bert_tokenizer(texts: list[str]):
+    from transformers import BertTokenizerFast
+
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.decoder = decoders.WordPiece()
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    tok.train_from_iterator(
+        texts,
+        trainers.WordPieceTrainer(vocab_size=300, special_tokens=specials, show_progress=False),
+    )
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B [SEP]",
+        special_tokens=[("[CLS]", 2), ("[SEP]", 3)],
+    )
+    return BertTokenizerFast(
+        tokenizer_object=tok,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+    )
+
+
+def save_tiny_bert(folder: Path, texts: list[str], *, seed: int = 0) -> Path:
+    """BERT (2 layers, 32 dims) with a WordPiece vocabulary trained on ``texts``."""
+    from transformers import BertConfig, BertForMaskedLM
+
+    hf_tok = bert_tokenizer(texts)
+    torch.manual_seed(seed)
+    config = BertConfig(
+        vocab_size=len(hf_tok),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
+    BertForMaskedLM(config).eval().save_pretrained(folder)
+    hf_tok.save_pretrained(folder)
+    return folder
+
+
+def minicons_masked(folder: Path):
+    """minicons' MaskedLMScorer on ``folder``.
+
+    minicons 0.3.39 calls ``tokenizer.batch_encode_plus``, which transformers 5 removed; calling
+    the tokenizer is what that method did, so we give minicons the same callable under that name.
+    """
+    from minicons import scorer
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(folder)
+    tok.batch_encode_plus = tok.__call__
+    return scorer.MaskedLMScorer(str(folder), "cpu", tokenizer=tok)
+
+
+def minicons_causal(folder: Path):
+    from minicons import scorer
+
+    return scorer.IncrementalLMScorer(str(folder), "cpu")

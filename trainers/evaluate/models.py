@@ -1,0 +1,127 @@
+"""Load anything we can score: a trainer run's ``model/`` folder or any HF model folder.
+
+:class:`ScoringModel` hides the two kinds behind one call, ``logits(ids, mask)``. It also names
+the module that turns hidden states into vocabulary logits (``head``), so the scorer can feed it
+only the positions it reads (the masked slot, the real tokens) instead of every padded position.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from trainers.evaluate.errors import ScoringModelError
+
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json")
+OBJECTIVES = ("causal", "masked", "hybrid")
+
+
+@dataclass
+class ScoringModel:
+    """A module in eval mode, its tokenizer, and how it was trained to predict tokens."""
+
+    module: nn.Module
+    tokenizer: Any  # a transformers PreTrainedTokenizerBase
+    objective: str  # causal | masked | hybrid
+    name: str
+    kind: str  # "trainers" (our own modules) | "hf" (transformers Auto* classes)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.module.parameters()).device
+
+    @property
+    def head(self) -> nn.Module | None:
+        """The last Linear (hidden → vocabulary), or None when the model hides it."""
+        get = getattr(self.module, "get_output_embeddings", None)
+        head = get() if callable(get) else getattr(self.module, "lm_head", None)
+        return head if isinstance(head, nn.Linear) else None
+
+    def logits(
+        self, ids: torch.Tensor, mask: torch.Tensor, *, bidirectional: bool = False
+    ) -> torch.Tensor:
+        """Model output for ids (B, T) and mask (B, T); ``bidirectional`` only for hybrids."""
+        if self.kind == "trainers":
+            if self.objective == "hybrid":
+                return self.module(ids, mask, causal=not bidirectional)
+            return self.module(ids, mask)
+        return self.module(input_ids=ids, attention_mask=mask).logits
+
+    def special_ids(self) -> set[int]:
+        return {int(i) for i in self.tokenizer.all_special_ids}
+
+
+def load_scoring_model(
+    model: str | Path | tuple[nn.Module, Any], *, objective: str | None = None
+) -> ScoringModel:
+    """A :class:`ScoringModel` from a path (run ``model/`` or HF folder) or (module, tokenizer)."""
+    if isinstance(model, tuple):
+        module, tokenizer = model
+        found = objective or getattr(module, "objective", None) or _objective_of_hf(module.config)
+        return ScoringModel(module.eval(), tokenizer, found, type(module).__name__, "trainers")
+    path = Path(model)
+    if (path / "trainers.json").is_file():
+        from trainers.models import load_model
+
+        module, tokenizer = load_model(path)
+        return ScoringModel(module, tokenizer, objective or module.objective, str(path), "trainers")
+    return _load_hf(path, objective)
+
+
+def _load_hf(path: Path, objective: str | None) -> ScoringModel:
+    if not path.is_dir():
+        raise ScoringModelError(
+            f"model folder does not exist (looked for {path})", location=str(path)
+        )
+    config_file = path / "config.json"
+    if not config_file.is_file():
+        raise ScoringModelError("no config.json: not a saved HF model", location=str(path))
+    if not any((path / name).is_file() for name in TOKENIZER_FILES):
+        raise ScoringModelError(
+            "model folder has no tokenizer (expected one of " + ", ".join(TOKENIZER_FILES) + ")",
+            hint="save it next to the weights: tokenizer.save_pretrained(folder)",
+            location=str(path),
+        )
+    from transformers import (
+        AutoConfig,
+        AutoModelForCausalLM,
+        AutoModelForMaskedLM,
+        AutoTokenizer,
+    )
+
+    config = AutoConfig.from_pretrained(path, local_files_only=True)
+    found = objective or _objective_of_hf(config)
+    if found not in ("causal", "masked"):
+        raise ScoringModelError(
+            f"objective {found!r} is not scorable for a plain HF model (causal or masked)",
+            location=str(config_file),
+        )
+    auto = AutoModelForCausalLM if found == "causal" else AutoModelForMaskedLM
+    module = auto.from_pretrained(path, local_files_only=True, torch_dtype=torch.float32)
+    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    return ScoringModel(module.eval(), tokenizer, found, str(path), "hf")
+
+
+def _objective_of_hf(config: Any) -> str:
+    """causal or masked, from the architectures recorded in config.json."""
+    names = list(getattr(config, "architectures", None) or [])
+    if any(n.endswith(("ForMaskedLM", "ForPreTraining")) for n in names):
+        return "masked"
+    if any(n.endswith(("ForCausalLM", "LMHeadModel")) for n in names):
+        return "causal"
+    if getattr(config, "is_decoder", False):
+        return "causal"
+    raise ScoringModelError(
+        f"cannot tell causal from masked for architectures {names or '(none)'}",
+        hint="pass --objective causal|masked",
+    )
+
+
+def read_trainers_meta(path: Path) -> dict[str, Any]:
+    """The ``trainers.json`` of an exported run model (arch, objective, shape)."""
+    return json.loads((path / "trainers.json").read_text())
