@@ -219,3 +219,34 @@ def test_api_key_never_reaches_manifest_or_cache(tmp_path: Path) -> None:
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
     assert result.manifest["recipe"]["generators"][0]["api_key_env"] == "CORPUSKIT_TEST_KEY"
+
+
+def two_source_recipe(base_url: str, generator: dict) -> Recipe:
+    step = {"model": "test-model", "base_url": base_url, "api_key_env": None, **generator}
+    sources = [
+        {
+            "kind": "documents",
+            "name": name,
+            "documents": [f"{name} text {i} here." for i in range(6)],
+        }
+        for name in ("left", "right")
+    ]
+    return Recipe.from_dict({"name": "two", "seed": 1, "sources": sources, "generators": [step]})
+
+
+def test_forked_workers_give_the_same_bytes_and_share_caps(
+    server: OpenAITestServer, tmp_path: Path
+) -> None:
+    recipe = two_source_recipe(server.base_url, {"kind": "paraphrase", "k": 2})
+    forked = build(recipe, out=tmp_path / "w2", workers=2)
+    assert len(server.completions) == 12
+    server.clear()
+    single = build(recipe, out=tmp_path / "w1", workers=1)
+    assert len(server.completions) == 12  # separate output roots: separate caches
+    assert shard_bytes(forked.path) == shard_bytes(single.path)
+    server.clear()
+    capped = two_source_recipe(server.base_url, {"kind": "paraphrase", "max_requests": 5})
+    result = build(capped, out=tmp_path / "cap", workers=2)
+    assert len(server.completions) == 5  # one cap for the build, across both worker processes
+    counters = {r["step"]: r for r in result.manifest["ledger"]}["paraphrase"]["counters"]
+    assert counters["requests"] == 5 and counters["failures.cap_reached"] == 7
