@@ -89,8 +89,10 @@ def ls_builds_cmd(
         typer.echo(json.dumps([b.to_dict() for b in builds], indent=2, ensure_ascii=False))
         return
     table = Table(title=f"builds under {out}", title_justify="left")
-    for col in ("name", "version", "hash", "docs", "words", "budget", "sources", "built", "path"):
-        table.add_column(col, justify="right" if col in ("docs", "words", "budget") else "left")
+    # the path is <out>/<name>/<hash>, so the columns name it without a path column
+    for col in ("name", "version", "hash", "docs", "words", "budget", "sources", "built"):
+        numeric = col in ("docs", "words", "budget")
+        table.add_column(col, justify="right" if numeric else "left", no_wrap=col != "sources")
     for b in builds:
         table.add_row(
             b.name,
@@ -100,8 +102,7 @@ def ls_builds_cmd(
             _show(b.words),
             _show(b.budget),
             ", ".join(b.sources),
-            b.built_at,
-            str(b.path),
+            b.built_at[:16].replace("T", " "),
         )
     console.print(table)
     if not builds:
