@@ -122,7 +122,8 @@ def _status_failure(status: int, headers: Any, message: str) -> RequestError:
     if status >= 500 or status in (408, 409):
         return RequestError("server_error", f"HTTP {status}: {message}", retry_after)
     if status in (401, 403):
-        return RequestError("auth_error", f"HTTP {status}: {message}")
+        # OpenAI echoes part of the key in 401 messages: keep only the status.
+        return RequestError("auth_error", f"HTTP {status}")
     return RequestError("bad_request", f"HTTP {status}: {message}")
 
 

@@ -241,3 +241,32 @@ def test_rate_limiter_spaces_requests() -> None:
 def test_counters_are_ints(server: OpenAITestServer, tmp_path: Path) -> None:
     _, ctx = run(server, tmp_path)
     assert all(isinstance(v, int) for v in Counter(ctx.stats).values())
+
+
+def test_custom_format_template_and_missing_meta_field(
+    server: OpenAITestServer, tmp_path: Path
+) -> None:
+    from corpuskit.generators import LLMGenerator
+
+    gen = LLMGenerator(
+        model="m",
+        base_url=server.base_url,
+        api_key_env=None,
+        template_format="format",
+        system="You answer briefly.",
+        user="Topic {meta[topic]}: {text}",
+        drop_copies=False,
+    )
+    docs = [Document("a", "first text", "s", {"topic": "cats"}), Document("b", "second", "s", {})]
+    ctx = RunContext(seed=0, cache_dir=tmp_path)
+    out = gen.process(docs_to_block(docs), ctx, "llm")
+    made = synthetic(out)
+    assert [r.body["messages"] for r in server.completions] == [
+        [
+            {"role": "system", "content": "You answer briefly."},
+            {"role": "user", "content": "Topic cats: first text"},
+        ]
+    ]
+    assert [d.meta["seed_id"] for d in made] == ["a"]
+    assert made[0].meta["generator"]["prompt_id"] == "custom"
+    assert ctx.stats["llm.failures.template_error"] == 1 and ctx.stats["llm.seeds_failed"] == 1
