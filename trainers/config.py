@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from trainers.errors import TrainConfigError
 
@@ -96,6 +96,12 @@ class TrainConfig(BaseModel):
     quiet: bool = Field(False, description="no log lines on stderr")
     # ------------------------------------------------------------------------------------------
 
+    @field_validator("compile", mode="before")
+    @classmethod
+    def _yaml_on_off(cls, value: Any) -> Any:
+        # YAML 1.1 reads a bare `on`/`off` as a boolean; accept it as the word it was.
+        return {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
+
     @property
     def hash(self) -> str:
         """12 hex of sha256 over the canonical JSON of the hashed fields."""
@@ -131,7 +137,7 @@ class TrainConfig(BaseModel):
             data, source = _read_yaml(Path(path))
         where = dict.fromkeys(data, source)
         for item in overrides or []:
-            key, value = _parse_override(item)
+            key, value = _parse_override(item, cls)
             data[key] = value
             where[key] = f"--set {key}"
         return _validate(cls, data, where)
@@ -154,15 +160,19 @@ def _read_yaml(path: Path) -> tuple[dict[str, Any], str]:
     return data, str(path)
 
 
-def _parse_override(item: str) -> tuple[str, Any]:
+def _parse_override(item: str, cls: type[TrainConfig]) -> tuple[str, Any]:
     text = item.removeprefix("--")
     key, sep, raw = text.partition("=")
     if not sep or not key:
         raise TrainConfigError(
             f"override {item!r} is not key=value", hint="write e.g. --set lr=3e-4"
         )
-    # YAML reads 3, 3.0, true, gpt as int, float, bool, str; pydantic then checks the type.
-    return key.strip().replace("-", "_"), yaml.safe_load(raw) if raw.strip() else ""
+    key = key.strip().replace("-", "_")
+    field = cls.model_fields.get(key)
+    if field is not None and (field.annotation is str or get_origin(field.annotation) is Literal):
+        return key, raw.strip()  # text fields stay text: `compile=on` is not YAML's True
+    # YAML reads 3, 3.0, true as int, float, bool; pydantic then checks the type.
+    return key, yaml.safe_load(raw) if raw.strip() else ""
 
 
 def _validate(cls: type[TrainConfig], data: dict[str, Any], where: dict[str, str]) -> TrainConfig:

@@ -98,7 +98,8 @@ def train(
     state = {"step": 0, "elapsed": 0.0}
     checkpoint = latest_checkpoint(out / "checkpoints")
     if checkpoint is not None:
-        saved = torch.load(checkpoint, map_location=device, weights_only=False)
+        # RNG states must stay CPU tensors; load_state_dict moves weights and moments to the device.
+        saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
         _check_resume(saved, checkpoint, digest, len(tok), config)
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])

@@ -21,6 +21,13 @@ def test_tiny_yaml_and_overrides_are_typed() -> None:
     assert config.arch == "gptbert" and config.objective == "hybrid"
 
 
+def test_on_off_words_stay_words(tmp_path: Path) -> None:
+    assert TrainConfig.load("tiny.yaml", ["compile=on"]).compile == "on"
+    path = tmp_path / "c.yaml"
+    path.write_text("compile: off\n")  # YAML 1.1 would read a boolean
+    assert TrainConfig.load(path, []).compile == "off"
+
+
 def test_unknown_key_suggests_the_near_match() -> None:
     with pytest.raises(TrainConfigError) as info:
         TrainConfig.load("tiny.yaml", ["n_layers=4"])
