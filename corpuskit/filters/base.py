@@ -43,7 +43,13 @@ class Filter(BlockStep):
     drop_reasons: ClassVar[tuple[str, ...]] = ()
 
     def keep(self, doc: Document) -> Verdict:
-        raise NotImplementedError(f"{type(self).__name__} must implement keep()")
+        """``True`` or ``Drop(reason)``. Vectorised filters get this from ``drop_reasons_block``."""
+        if type(self).drop_reasons_block is Filter.drop_reasons_block:
+            raise NotImplementedError(
+                f"{type(self).__name__} must implement keep() or drop_reasons_block()"
+            )
+        reason = as_string_array(self.drop_reasons_block(docs_to_block([doc])))[0].as_py()
+        return True if reason is None else Drop(reason)
 
     def drop_reasons_block(self, block: pa.Table) -> Sequence[str | None] | pa.Array:
         """Reason per row (None keeps it). Override to vectorise; default calls ``keep``."""
@@ -74,7 +80,8 @@ class Filter(BlockStep):
 
     def decide(self, doc: Document) -> str | None:
         """The drop reason for one document, or None to keep it (used by ``corpuskit.testing``)."""
-        return self.drop_reasons_block(docs_to_block([doc]))[0]
+        reason = as_string_array(self.drop_reasons_block(docs_to_block([doc])))[0].as_py()
+        return None if reason is None else str(reason)
 
 
 class Mapper(BlockStep):
