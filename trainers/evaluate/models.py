@@ -102,7 +102,7 @@ def _load_hf(path: Path, objective: str | None) -> ScoringModel:
             location=str(config_file),
         )
     auto = AutoModelForCausalLM if found == "causal" else AutoModelForMaskedLM
-    module = auto.from_pretrained(path, local_files_only=True, torch_dtype=torch.float32)
+    module = auto.from_pretrained(path, local_files_only=True, dtype=torch.float32)
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
     return ScoringModel(module.eval(), tokenizer, found, str(path), "hf")
 

@@ -38,16 +38,6 @@ class Encoded:
 
 
 @dataclass(frozen=True)
-class Row:
-    """One model input: ids (maybe with a mask), positions read, and the original ids."""
-
-    owner: int
-    ids: tuple[int, ...]
-    scored: tuple[bool, ...]
-    original: tuple[int, ...]
-
-
-@dataclass(frozen=True)
 class PairScores:
     """Scores of the good and bad sentence of each pair; ties are errors, counted apart."""
 
@@ -98,23 +88,46 @@ class MinimalPairScorer:
     # ---- encoding -------------------------------------------------------------------------
     def encode(self, text: str, prefix: str | None = None) -> Encoded:
         """Ids with the tokenizer's specials; with ``prefix``, only the text's tokens count."""
-        tok = self.model.tokenizer
-        full = text if prefix is None else f"{prefix} {text}"
-        enc = tok(
-            full,
-            add_special_tokens=True,
-            return_special_tokens_mask=True,
-            return_offsets_mapping=prefix is not None,
-        )
-        ids, special = list(enc["input_ids"]), list(enc["special_tokens_mask"])
-        offsets = list(enc["offset_mapping"]) if prefix is not None else [(1, 1)] * len(ids)
+        return self.encode_many([text], [prefix])[0]
+
+    def encode_many(
+        self, texts: Sequence[str], prefixes: Sequence[str | None] | None = None
+    ) -> list[Encoded]:
+        """:meth:`encode` for many texts with one batched tokenizer call per kind."""
+        prefixes = prefixes or [None] * len(texts)
+        out: list[Encoded | None] = [None] * len(texts)
+        for with_prefix in (False, True):
+            index = [i for i, p in enumerate(prefixes) if (p is not None) == with_prefix]
+            if not index:
+                continue
+            full = [texts[i] if not with_prefix else f"{prefixes[i]} {texts[i]}" for i in index]
+            enc = self.model.tokenizer(
+                full,
+                add_special_tokens=True,
+                return_special_tokens_mask=True,
+                return_offsets_mapping=with_prefix,
+            )
+            for k, i in enumerate(index):
+                offsets = enc["offset_mapping"][k] if with_prefix else None
+                prefix = prefixes[i]
+                end = len(prefix) if prefix is not None else 0
+                out[i] = self._mark(
+                    enc["input_ids"][k], enc["special_tokens_mask"][k], offsets, end
+                )
+        return [e for e in out if e is not None]
+
+    def _mark(
+        self, ids: list[int], special: list[int], offsets: list[tuple[int, int]] | None, end: int
+    ) -> Encoded:
+        ids, special = list(ids), list(special)
+        offsets = list(offsets) if offsets is not None else None
         if self.mode == "causal" and (not ids or ids[0] != self._bos()):
-            ids, special, offsets = [self._bos(), *ids], [1, *special], [(0, 0), *offsets]
-        # A target token ends after the prefix (byte-level BPE folds the joining space into it).
-        end = 0 if prefix is None else len(prefix)
+            ids, special = [self._bos(), *ids], [1, *special]
+            offsets = [(0, 0), *offsets] if offsets is not None else None
         first = 0 if self.mode == "masked" else 1  # causal and mntp read position i-1
+        # A target token ends after the prefix (byte-level BPE folds the joining space into it).
         scored = tuple(
-            i >= first and not special[i] and (prefix is None or offsets[i][1] > end)
+            i >= first and not special[i] and (offsets is None or offsets[i][1] > end)
             for i in range(len(ids))
         )
         return Encoded(tuple(ids), scored)
@@ -133,22 +146,25 @@ class MinimalPairScorer:
         """Per-token log-probabilities (natural log) of every scored token of every text."""
         keys = list(zip(texts, prefixes or [None] * len(texts), strict=True))
         unique = list(dict.fromkeys(keys))
-        encoded = [self.encode(text, prefix) for text, prefix in unique]
-        if self.mode == "causal":
-            rows = [Row(i, e.ids, e.scored, e.ids) for i, e in enumerate(encoded)]
-        else:
-            rows = [
-                Row(i, self._masked_copy(e.ids, pos), _only(len(e.ids), pos), e.ids)
-                for i, e in enumerate(encoded)
-                for pos, flag in enumerate(e.scored)
-                if flag
-            ]
-        values: list[list[tuple[int, float]]] = [[] for _ in encoded]
+        if not unique:
+            return []
+        encoded = self.encode_many([t for t, _ in unique], [p for _, p in unique])
+        table = _Table.of(encoded, self.model.tokenizer.pad_token_id or 0)
+        if self.mode == "causal":  # one row per text
+            owner = np.arange(len(encoded))
+            pos = np.full(len(encoded), -1)
+        else:  # one row per scored token: the text with that token masked
+            owner, pos = np.nonzero(table.scored.numpy())
+        order = np.argsort(-table.lengths.numpy()[owner], kind="stable")  # longest first
+        owner, pos = owner[order], pos[order]
+        parts = []
         with torch.inference_mode():
-            for batch in self._batches(rows):
-                for owner, position, value in self._run(batch):
-                    values[owner].append((position, value))
-        per_unique = [np.array([v for _, v in sorted(vs)], dtype=np.float64) for vs in values]
+            for start, stop in self._batches(table.lengths.numpy()[owner]):
+                parts.append(self._run(table, owner[start:stop], pos[start:stop]))
+        owners, positions, values = (np.concatenate(x) for x in zip(*parts, strict=True))
+        ordered = np.lexsort((positions, owners))
+        counts = np.bincount(owners, minlength=len(encoded))
+        per_unique = np.split(values[ordered], np.cumsum(counts)[:-1])
         index = {key: i for i, key in enumerate(unique)}
         return [per_unique[index[key]] for key in keys]
 
@@ -157,7 +173,7 @@ class MinimalPairScorer:
     ) -> np.ndarray:
         """One score per text: sum (or mean) of its token log-probabilities."""
         reduce = np.sum if self.reduction == "sum" else _mean
-        return np.array([reduce(t) for t in self.token_logprobs(texts, prefixes)])
+        return np.array([reduce(t) for t in self.token_logprobs(texts, prefixes)], dtype=np.float64)
 
     def score_pairs(
         self,
@@ -175,53 +191,60 @@ class MinimalPairScorer:
         return PairScores(scores[:n], scores[n:])
 
     # ---- batching -------------------------------------------------------------------------
-    def _masked_copy(self, ids: tuple[int, ...], pos: int) -> tuple[int, ...]:
-        mask = int(self.model.tokenizer.mask_token_id)
-        return (*ids[:pos], mask, *ids[pos + 1 :])
+    def _batches(self, lengths: np.ndarray) -> Iterator[tuple[int, int]]:
+        """(start, stop) slices of rows sorted longest first, within the token budget."""
+        start = 0
+        while start < len(lengths):
+            width = int(lengths[start])  # the longest row of the batch is its first
+            size = max(1, min(self.max_batch, self.batch_tokens // max(width, 1)))
+            yield start, min(start + size, len(lengths))
+            start += size
 
-    def _batches(self, rows: list[Row]) -> Iterator[list[Row]]:
-        rows = sorted(rows, key=lambda r: -len(r.ids))  # longest first: any OOM comes early
-        batch: list[Row] = []
-        for row in rows:
-            width = len(batch[0].ids) if batch else len(row.ids)
-            full = len(batch) + 1 > self.max_batch or (len(batch) + 1) * width > self.batch_tokens
-            if batch and full:
-                yield batch
-                batch = []
-            batch.append(row)
-        if batch:
-            yield batch
-
-    def _run(self, batch: list[Row]) -> Iterator[tuple[int, int, float]]:
-        """Forward one batch; yield (owner, position, log-prob) for every scored position."""
+    def _run(
+        self, table: _Table, owner: np.ndarray, pos: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Forward one batch; (owner, position, log-prob) of every scored position in it."""
         device = self.model.device
-        width = max(len(row.ids) for row in batch)
-        pad = self.model.tokenizer.pad_token_id or 0
-        ids = torch.full((len(batch), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(batch), width), dtype=torch.long)
-        for b, row in enumerate(batch):
-            ids[b, : len(row.ids)] = torch.tensor(row.ids)
-            mask[b, : len(row.ids)] = 1
-        # Which hidden position predicts each scored token: i-1 (causal, mntp) or i (masked).
-        shift = 0 if self.mode == "masked" else 1
-        sel_b, sel_t, owners, target_ids = [], [], [], []
-        for b, row in enumerate(batch):
-            for t, flag in enumerate(row.scored):
-                if flag:
-                    sel_b.append(b)
-                    sel_t.append(t)
-                    owners.append(row.owner)
-                    target_ids.append(row.original[t])
-        targets = torch.tensor(target_ids)
-        rb, rt = torch.tensor(sel_b), torch.tensor(sel_t) - shift
-        ids, mask = ids.to(device), mask.to(device)
-        with _select_head_inputs(self.model, rb.to(device), rt.to(device)) as selected:
-            out = self.model.logits(ids, mask, bidirectional=self.mode == "mntp")
-        logits = out[0] if selected[0] else out[rb.to(device), rt.to(device)]  # (N, V)
+        rows = torch.from_numpy(owner)
+        width = int(table.lengths[rows].max())
+        ids = table.ids[rows, :width].clone()  # (B, T)
+        mask = (torch.arange(width)[None, :] < table.lengths[rows][:, None]).long()
+        if self.mode == "causal":
+            sel_b, sel_t = torch.nonzero(table.scored[rows, :width], as_tuple=True)
+            targets = ids[sel_b, sel_t]
+        else:
+            sel_b, sel_t = torch.arange(len(rows)), torch.from_numpy(pos)
+            targets = ids[sel_b, sel_t].clone()
+            ids[sel_b, sel_t] = int(self.model.tokenizer.mask_token_id)
+        # The hidden state at i-1 predicts token i (causal, mntp); at i itself when masked.
+        read_b, read_t = sel_b.to(device), (sel_t - int(self.mode != "masked")).to(device)
+        with _select_head_inputs(self.model, read_b, read_t) as selected:
+            out = self.model.logits(
+                ids.to(device), mask.to(device), bidirectional=self.mode == "mntp"
+            )
+        logits = out[0] if selected[0] else out[read_b, read_t]  # (N, V)
         logp = logits.to(self.dtype).log_softmax(-1)
         picked = logp.gather(-1, targets.to(device)[:, None])[:, 0].double().cpu().numpy()
-        for owner, t, value in zip(owners, sel_t, picked, strict=True):
-            yield owner, t, float(value)
+        return owner[sel_b.numpy()], sel_t.numpy(), picked
+
+
+@dataclass(frozen=True)
+class _Table:
+    """All encoded texts as padded tensors: ids (N, L), scored (N, L), lengths (N,)."""
+
+    ids: torch.Tensor
+    scored: torch.Tensor
+    lengths: torch.Tensor
+
+    @classmethod
+    def of(cls, encoded: list[Encoded], pad: int) -> _Table:
+        width = max(len(e.ids) for e in encoded)
+        ids = torch.full((len(encoded), width), pad, dtype=torch.long)
+        scored = torch.zeros((len(encoded), width), dtype=torch.bool)
+        for i, e in enumerate(encoded):
+            ids[i, : len(e.ids)] = torch.tensor(e.ids)
+            scored[i, : len(e.ids)] = torch.tensor(e.scored)
+        return cls(ids, scored, torch.tensor([len(e.ids) for e in encoded]))
 
 
 @contextlib.contextmanager
@@ -247,10 +270,6 @@ def _select_head_inputs(
         yield fired
     finally:
         handle.remove()
-
-
-def _only(n: int, pos: int) -> tuple[bool, ...]:
-    return tuple(i == pos for i in range(n))
 
 
 def _mean(values: np.ndarray) -> float:
