@@ -12,6 +12,7 @@ runs/<recipe>/<recipe-hash>/<config-hash>/
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -49,6 +50,7 @@ def run_dir(runs_dir: str | Path, build: Build, config: TrainConfig) -> Path:
     return Path(runs_dir) / name / build.recipe_hash / config.hash
 
 
+@functools.lru_cache(maxsize=1)  # git is slow on a busy disk; one answer per process
 def versions() -> dict[str, Any]:
     import tokenizers
     import transformers

@@ -97,7 +97,7 @@ def llama_config(args: ModelArgs) -> Any:
         num_key_value_heads=args.n_head,
         max_position_embeddings=max(args.block_size, 2048),
         rms_norm_eps=1e-6,
-        rope_parameters={"rope_type": "default", "rope_theta": args.rope_theta},
+        rope_theta=args.rope_theta,  # transformers 5 maps it into rope_parameters; 4.x reads it
         tie_word_embeddings=args.tie_embeddings,
         bos_token_id=BOS,
         eos_token_id=EOS,
