@@ -85,9 +85,13 @@ class Filter(BlockStep):
 
 
 class Mapper(BlockStep):
-    """Base of document rewriters (normalisers, markup strippers). Words are recounted after."""
+    """Base of document rewriters (normalisers, markup strippers). Words are recounted after.
+
+    A mapper that can reject documents (e.g. one that splits them) declares ``drop_reasons``.
+    """
 
     family: ClassVar[str] = "filters"
+    drop_reasons: ClassVar[tuple[str, ...]] = ()
 
     def map(self, doc: Document) -> Document:
         raise NotImplementedError(f"{type(self).__name__} must implement map()")
@@ -116,7 +120,9 @@ def as_string_array(values: Sequence[str | None] | pa.Array | pa.ChunkedArray) -
     return pa.array(list(values), pa.string())
 
 
-def filter_function(kind: str, *, reasons: Sequence[str] = ()) -> Callable[[Callable[..., Any]], type]:
+def filter_function(
+    kind: str, *, reasons: Sequence[str] = ()
+) -> Callable[[Callable[..., Any]], type]:
     """Register a plain function ``fn(doc, **params) -> bool | Drop`` as a filter kind.
 
     Keyword parameters with defaults become the filter's typed, validated fields.
@@ -125,7 +131,9 @@ def filter_function(kind: str, *, reasons: Sequence[str] = ()) -> Callable[[Call
     def decorate(fn: Callable[..., Any]) -> type:
         fields: dict[str, Any] = {}
         for param in list(inspect.signature(fn).parameters.values())[1:]:
-            annotation = param.annotation if param.annotation is not inspect.Parameter.empty else Any
+            annotation = (
+                param.annotation if param.annotation is not inspect.Parameter.empty else Any
+            )
             default = ... if param.default is inspect.Parameter.empty else param.default
             fields[param.name] = (annotation, default)
 

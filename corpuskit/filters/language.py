@@ -83,9 +83,7 @@ class EnglishFilter(Filter, kind="english"):
         bare, offsets = normalised_words(texts)
         n_words = np.diff(offsets)
         lists = function_words()
-        hits = {
-            lang: segment_sum(is_in(bare, words), offsets) for lang, words in lists.items()
-        }
+        hits = {lang: segment_sum(is_in(bare, words), offsets) for lang, words in lists.items()}
         english = hits.pop("en")
         other = np.max(np.stack(list(hits.values())), axis=0) if hits else np.zeros_like(english)
         letters = count_regex(texts, r"\pL")

@@ -119,5 +119,8 @@ class MeanWordLengthFilter(Filter, kind="mean_word_length"):
         high = self.max_mean if self.max_mean is not None else np.inf
         return reasons_from_masks(
             block.num_rows,
-            [("words_too_short", has_words & (mean < low)), ("words_too_long", has_words & (mean > high))],
+            [
+                ("words_too_short", has_words & (mean < low)),
+                ("words_too_long", has_words & (mean > high)),
+            ],
         )

@@ -16,6 +16,7 @@ hashes; the join fingerprint chains the bytes themselves.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -223,7 +224,7 @@ def duplicate_ngram_chars(
     candidates = candidates[wanted[table.parents[candidates]]]
     cand_rows = table.parents[candidates]
     bounds = np.flatnonzero(np.r_[True, cand_rows[1:] != cand_rows[:-1], True])
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+    for a, b in itertools.pairwise(bounds):
         row = int(cand_rows[a])
         lo = int(table.split.offsets[row])
         positions = candidates[a:b]

@@ -139,7 +139,7 @@ class GopherRepetitionFilter(Filter, kind="gopher_repetition"):
         tuple_fp = table.fingerprints([n for n, _ in self.top_n_grams], joined=False)
         tops: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         narrowed: dict[int, np.ndarray] = {}  # n -> candidate starts for repeated n-grams
-        for n, frac in sorted(self.top_n_grams):
+        for n, _frac in sorted(self.top_n_grams):
             # a repeated n-gram starts with a repeated (n-1)-gram: search only those
             chars, has, narrowed[n] = top_ngram_chars(table, n, tuple_fp[n], narrowed.get(n - 1))
             tops[n] = (chars, has)

@@ -24,10 +24,12 @@ from corpuskit.words import WORD_PATTERN
 
 URL_PATTERN = r"(?i)(?:\b(?:https?|ftp)://|\bwww\.)" + WORD_PATTERN
 EMAIL_PATTERN = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+ENTITY_PATTERN = r"&(?:[A-Za-z]{2,8}|#[0-9]{1,6}|#x[0-9A-Fa-f]{1,6});"
 # HTML/XML tags and entities, wiki links/templates, Markdown links and headings
 MARKUP_PATTERN = (
-    r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>|&(?:[A-Za-z]{2,8}|#[0-9]{1,6}|#x[0-9A-Fa-f]{1,6});"
-    r"|\[\[|\]\]|\{\{|\}\}|\]\(|(?m:^#{1,6} )"
+    r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>|"
+    + ENTITY_PATTERN
+    + r"|\[\[|\]\]|\{\{|\}\}|\]\(|(?m:^#{1,6} )"
 )
 
 

@@ -95,7 +95,9 @@ def count_regex(texts: pa.Array, pattern: str) -> np.ndarray:
 
 def segment_sum(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """Sum of ``values`` over each row's segment (empty segments sum to 0)."""
-    cumulative = np.zeros(len(values) + 1, dtype=np.float64 if values.dtype.kind == "f" else np.int64)
+    cumulative = np.zeros(
+        len(values) + 1, dtype=np.float64 if values.dtype.kind == "f" else np.int64
+    )
     np.cumsum(values, out=cumulative[1:])
     return cumulative[offsets[1:]] - cumulative[offsets[:-1]]
 
