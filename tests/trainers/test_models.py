@@ -61,16 +61,16 @@ def test_positions_restart_per_document_and_skip_left_padding() -> None:
     assert positions_for(ids, pad, None).tolist() == [[0, 0, 0, 1, 2, 3]]
 
 
-@pytest.mark.parametrize("tie", [True, False])
-def test_llama_export_gives_identical_logits(tie: bool) -> None:
-    model = _model("gpt", tie_embeddings=tie)
+@pytest.mark.parametrize(("tie", "theta"), [(True, 10_000.0), (False, 500.0)])
+def test_llama_export_gives_identical_logits(tie: bool, theta: float) -> None:
+    model = _model("gpt", tie_embeddings=tie, rope_theta=theta)
     hf = to_llama(model)
     ids = torch.randint(5, 97, (2, 16))
     mask = torch.ones_like(ids)
     with torch.no_grad():
         assert torch.equal(model(ids), hf(ids).logits)
         assert torch.allclose(model(ids, mask), hf(ids, attention_mask=mask).logits, atol=1e-6)
-    back = _model("gpt", tie_embeddings=tie)
+    back = _model("gpt", tie_embeddings=tie, rope_theta=theta)
     back.load_state_dict(from_llama_state(hf.state_dict(), model.args))
     with torch.no_grad():
         assert torch.equal(back(ids), model(ids))
