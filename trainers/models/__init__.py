@@ -88,7 +88,7 @@ def load_model(path: str | Path) -> tuple[nn.Module, PreTrainedTokenizerFast]:
 def llama_config(args: ModelArgs) -> Any:
     from transformers import LlamaConfig
 
-    return LlamaConfig(
+    return LlamaConfig(  # type: ignore[call-arg]
         vocab_size=args.vocab_size,
         hidden_size=args.d_model,
         intermediate_size=args.d_ff,
