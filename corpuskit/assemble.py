@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import itertools
 from collections import Counter
 from dataclasses import dataclass, field
@@ -11,14 +12,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from corpuskit.budget import budget_problems
+from corpuskit.budget import WordBudget, apportion
 from corpuskit.curriculum import curriculum_problems
 from corpuskit.document import BLOCK_SCHEMA
-from corpuskit.errors import RecipeError
+from corpuskit.errors import ErrorItem, RecipeError
 from corpuskit.filters.base import as_string_array
 from corpuskit.pipeline import TaskResult, account, account_rejects, labelled, read_staged
 from corpuskit.recipe import Recipe
 from corpuskit.step import RunContext
+from corpuskit.words import count_words
 
 
 @dataclass
@@ -41,8 +43,8 @@ def words_per_source(table: pa.Table) -> dict[str, int]:
 
 def assemble(recipe: Recipe, results: list[TaskResult], ctx: RunContext) -> Assembly:
     """Dedup, budget and order the staged documents of every task (in canonical task order)."""
-    problems = [*budget_problems(recipe), *curriculum_problems(recipe)]
-    if problems:  # also checked by validation; here so that no build runs past them
+    problems = stage2_problems(recipe)
+    if problems:  # validation checks these too; here so that no build runs past them
         raise RecipeError(problems, file=recipe.file)
     staged = [read_staged(r.staged) for r in sorted(results, key=lambda r: r.index)]
     table = pa.concat_tables(staged) if staged else BLOCK_SCHEMA.empty_table()
@@ -88,3 +90,74 @@ def split_by_words(table: pa.Table, shard_words: int) -> list[pa.Table]:
     cuts = np.flatnonzero(np.diff(shard_of_row)) + 1
     bounds = [0, *cuts.tolist(), table.num_rows]
     return [table.slice(a, b - a) for a, b in itertools.pairwise(bounds) if b > a]
+
+
+def stage2_problems(recipe: Recipe) -> list[ErrorItem]:
+    """Cross-checks of the budget and the curriculum against the recipe's sources (no data read)."""
+    return [*budget_problems(recipe), *curriculum_problems(recipe)]
+
+
+def budget_problems(recipe: Recipe) -> list[ErrorItem]:
+    """Problems of a recipe's budget that need the whole recipe (no data is read).
+
+    Quota keys must name sources or groups and cover every source; a source whose words are
+    known without reading data (an inline ``documents`` list with no generator feeding it) must
+    hold enough words for its quota when ``on_short`` is ``error``.
+    """
+    budget = recipe.budget
+    if not isinstance(budget, WordBudget) or not budget.quotas:
+        return []
+    names = [s.label for s in recipe.sources]
+    items = []
+    for group, members in budget.groups.items():
+        items += [
+            ErrorItem(f"budget.groups.{group}", f"unknown source {m!r}{_near(m, names)}")
+            for m in members
+            if m not in names
+        ]
+    for key in budget.quotas:
+        if key not in budget.groups and key not in names:
+            items.append(ErrorItem(f"budget.quotas.{key}", f"unknown source{_near(key, names)}"))
+    covered = budget.key_of_source()
+    for name in names:
+        if name not in covered:
+            items.append(
+                ErrorItem("budget.quotas", f"source {name!r} has no quota (0 leaves it out)")
+            )
+    if not items and budget.policy == "error":
+        items += _known_shortfalls(recipe, budget)
+    return items
+
+
+def _known_shortfalls(recipe: Recipe, budget: WordBudget) -> list[ErrorItem]:
+    from corpuskit.sources.documents import DocumentsSource
+
+    key_of = budget.key_of_source()
+    known: dict[str, int] = {}
+    unknowable: set[str] = set()
+    for source in recipe.sources:
+        key = key_of[source.label]
+        fed = any(
+            g.only_sources is None or source.label in g.only_sources for g in recipe.generators
+        )
+        if isinstance(source, DocumentsSource) and not fed:
+            texts = [d if isinstance(d, str) else str(d.get("text", "")) for d in source.documents]
+            known[key] = known.get(key, 0) + sum(count_words(t) for t in texts)
+        else:
+            unknowable.add(key)
+    keys, requested = budget.keys(), apportion(budget.budget_words, budget.shares())
+    items = []
+    for k, key in enumerate(keys):
+        if key not in known or key in unknowable:
+            continue
+        capacity = [0] * len(keys)
+        capacity[k] = known[key] * budget.max_epochs.get(key, 1)
+        if capacity[k] < requested[k]:
+            message = budget._short_message([key], capacity, requested)
+            items.append(ErrorItem(f"budget.quotas.{key}", message))
+    return items
+
+
+def _near(word: str, names: list[str]) -> str:
+    close = difflib.get_close_matches(word, names, n=1)
+    return f" (did you mean {close[0]}?)" if close else f" (sources: {', '.join(names)})"

@@ -28,30 +28,28 @@ The rules, each stated as a property in ``tests/budget``:
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import xxhash
 from pydantic import Field, model_validator
 
 from corpuskit.document import BLOCK_SCHEMA, block_from_columns
-from corpuskit.errors import BudgetError, ErrorItem
-from corpuskit.hashing import hash_order
+from corpuskit.errors import BudgetError
 from corpuskit.step import RunContext, Step
 from corpuskit.words import count_words
 
-if TYPE_CHECKING:
-    from corpuskit.recipe import Recipe
-
 ALL = "*"  # the one quota key of a budget without quotas
+_BASE = np.uint64(0x100000001B3)  # the 64-bit FNV prime, as the polynomial's base
+_SPAN = 1 << 16
 _WORD = re.compile(r"\S+")  # \S is the complement of str.isspace(), as count_words uses
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’»)\]]*$")
 
@@ -77,6 +75,47 @@ class Budget(Step):
 
     def select(self, table: pa.Table, ctx: RunContext) -> Selection:
         raise NotImplementedError
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: a bijection of uint64 that spreads every input bit."""
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def seeded_keys(ids: pa.Array | pa.ChunkedArray, seed: int, salt: str = "") -> np.ndarray:
+    """Seeded 64-bit keys of ids, vectorised (≈6x faster than a per-id xxhash loop).
+
+    Each id's UTF-8 bytes are read as a polynomial mod 2**64, mixed with ``xxh3(salt, seed)`` and
+    its length, then finalised. Equal ids give equal keys on every machine.
+    """
+    arr = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+    arr = arr.cast(pa.large_string())
+    n = len(arr)
+    _, offsets_buf, data_buf = arr.buffers()
+    offsets = np.frombuffer(offsets_buf, np.int64)[arr.offset : arr.offset + n + 1]
+    data = np.frombuffer(data_buf, np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+    lengths = np.diff(offsets)
+    powers = np.ones(int(lengths.max(initial=0)) + 1, np.uint64)
+    powers[1:] = np.cumprod(np.full(len(powers) - 1, _BASE, np.uint64))
+    keys = np.zeros(n, np.uint64)
+    row = 0
+    while row < n:  # spans of ~64 KiB keep the temporaries in cache
+        end = min(max(int(np.searchsorted(offsets, offsets[row] + _SPAN, "right")) - 1, row + 1), n)
+        lo, hi, span = offsets[row], offsets[end], lengths[row:end]
+        if hi > lo:
+            d = data[lo:hi].astype(np.uint64) + np.uint64(1)
+            d *= powers[np.repeat(offsets[row + 1 : end + 1] - 1, span) - np.arange(lo, hi)]
+            keys[row:end][span > 0] = np.add.reduceat(d, (offsets[row:end] - lo)[span > 0])
+        row = end
+    salted = keys ^ np.uint64(xxhash.xxh3_64_intdigest(salt.encode(), seed))
+    return _mix(_mix(salted) + lengths.astype(np.uint64))
+
+
+def seeded_order(ids: pa.Array | pa.ChunkedArray, seed: int, salt: str = "") -> np.ndarray:
+    """Row indices sorted by ``seeded_keys`` (a tie needs a 64-bit collision)."""
+    return np.argsort(seeded_keys(ids, seed, salt), kind="stable").astype(np.int64)
 
 
 def take_prefix(words: np.ndarray, order: np.ndarray, total: int) -> np.ndarray:
@@ -187,7 +226,7 @@ class WordBudget(Budget, kind="words"):
         if not short:
             return requested, []
         if self.policy == "error":
-            raise BudgetError(self._short_message(short, capacity, requested), hint=_SHORT_HINT)
+            raise BudgetError(self._short_message(short, capacity, requested), hint=SHORT_HINT)
         if self.policy == "warn" or len(keys) == 1:
             return [min(c, q) for c, q in zip(capacity, requested, strict=True)], short
         fixed: dict[int, int] = {}
@@ -233,7 +272,7 @@ class WordBudget(Budget, kind="words"):
         quotas, short = self.effective_quotas(capacity)
         if short:
             ctx.logger.warning("budget short (%s): %s", self.policy, ", ".join(short))
-        order = hash_order(table["id"], ctx.seed, salt="budget")
+        order = seeded_order(table["id"], ctx.seed, salt="budget")
         parts, per_key = [], {}
         requested = apportion(self.budget_words, self.shares())
         for k, key in enumerate(keys):
@@ -326,73 +365,7 @@ class WordBudget(Budget, kind="words"):
         return block, {"id": doc_id, "words": kept, "of": int(doc["words"])}
 
 
-_SHORT_HINT = (
+SHORT_HINT = (
     "lower the quota, allow upsampling with budget.max_epochs, or set budget.on_short to "
     "redistribute (or warn)"
 )
-
-
-def budget_problems(recipe: Recipe) -> list[ErrorItem]:
-    """Problems of a recipe's budget that need the whole recipe (no data is read).
-
-    Quota keys must name sources or groups and cover every source; a source whose words are
-    known without reading data (an inline ``documents`` list with no generator feeding it) must
-    hold enough words for its quota when ``on_short`` is ``error``.
-    """
-    budget = recipe.budget
-    if not isinstance(budget, WordBudget) or not budget.quotas:
-        return []
-    names = [s.label for s in recipe.sources]
-    items = []
-    for group, members in budget.groups.items():
-        items += [
-            ErrorItem(f"budget.groups.{group}", f"unknown source {m!r}{_near(m, names)}")
-            for m in members
-            if m not in names
-        ]
-    for key in budget.quotas:
-        if key not in budget.groups and key not in names:
-            items.append(ErrorItem(f"budget.quotas.{key}", f"unknown source{_near(key, names)}"))
-    covered = budget.key_of_source()
-    for name in names:
-        if name not in covered:
-            items.append(
-                ErrorItem("budget.quotas", f"source {name!r} has no quota (0 leaves it out)")
-            )
-    if not items and budget.policy == "error":
-        items += _known_shortfalls(recipe, budget)
-    return items
-
-
-def _known_shortfalls(recipe: Recipe, budget: WordBudget) -> list[ErrorItem]:
-    from corpuskit.sources.documents import DocumentsSource
-
-    key_of = budget.key_of_source()
-    known: dict[str, int] = {}
-    unknowable: set[str] = set()
-    for source in recipe.sources:
-        key = key_of[source.label]
-        fed = any(
-            g.only_sources is None or source.label in g.only_sources for g in recipe.generators
-        )
-        if isinstance(source, DocumentsSource) and not fed:
-            texts = [d if isinstance(d, str) else str(d.get("text", "")) for d in source.documents]
-            known[key] = known.get(key, 0) + sum(count_words(t) for t in texts)
-        else:
-            unknowable.add(key)
-    keys, requested = budget.keys(), apportion(budget.budget_words, budget.shares())
-    items = []
-    for k, key in enumerate(keys):
-        if key not in known or key in unknowable:
-            continue
-        capacity = [0] * len(keys)
-        capacity[k] = known[key] * budget.max_epochs.get(key, 1)
-        if capacity[k] < requested[k]:
-            message = budget._short_message([key], capacity, requested)
-            items.append(ErrorItem(f"budget.quotas.{key}", message))
-    return items
-
-
-def _near(word: str, names: list[str]) -> str:
-    close = difflib.get_close_matches(word, names, n=1)
-    return f" (did you mean {close[0]}?)" if close else f" (sources: {', '.join(names)})"

@@ -8,7 +8,8 @@ import re
 import pytest
 
 from corpuskit import Recipe
-from corpuskit.budget import WordBudget, budget_problems, cut_text
+from corpuskit.assemble import budget_problems
+from corpuskit.budget import WordBudget, cut_text
 from corpuskit.errors import BudgetError, RecipeError
 from corpuskit.step import RunContext
 from tests.budget.tables import make_table, words_of

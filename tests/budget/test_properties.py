@@ -6,10 +6,11 @@ from fractions import Fraction
 
 import numpy as np
 import pyarrow as pa
+import xxhash
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from corpuskit.budget import WordBudget, apportion, take_prefix
+from corpuskit.budget import WordBudget, apportion, seeded_keys, take_prefix
 from corpuskit.step import RunContext
 from corpuskit.words import count_words
 from tests.budget.tables import by_id, make_table, words_of
@@ -131,3 +132,40 @@ def test_take_prefix_is_the_longest_fitting_prefix_and_nests(
     if len(chosen) < len(order):
         assert int(arr[chosen].sum()) + int(arr[order[len(chosen)]]) > total
     assert take_prefix(arr, order, total + more)[: len(chosen)].tolist() == chosen.tolist()
+
+
+def reference_key(text: str, seed: int, salt: str) -> int:
+    """The documented definition of ``seeded_keys``, one id at a time in plain Python."""
+    mask = 2**64 - 1
+
+    def mix(x: int) -> int:
+        x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & mask
+        return x ^ (x >> 31)
+
+    poly = 0
+    data = text.encode("utf-8")
+    for byte in data:
+        poly = (poly * 0x100000001B3 + byte + 1) & mask
+    salted = poly ^ xxhash.xxh3_64_intdigest(salt.encode(), seed)
+    return mix((mix(salted) + len(data)) & mask)
+
+
+@given(st.lists(st.text(max_size=30), max_size=60), st.integers(0, 2**32), st.text(max_size=5))
+def test_seeded_keys_match_their_definition_on_any_unicode(
+    texts: list[str], seed: int, salt: str
+) -> None:
+    expected = [reference_key(t, seed, salt) for t in texts]
+    assert seeded_keys(pa.array(texts, pa.string()), seed, salt).tolist() == expected
+    chunked = pa.chunked_array([pa.array(texts[:3], pa.string()), pa.array(texts[3:], pa.string())])
+    assert seeded_keys(chunked, seed, salt).tolist() == expected
+    sliced = pa.array(["pad", *texts], pa.large_string()).slice(1)
+    assert seeded_keys(sliced, seed, salt).tolist() == expected
+
+
+def test_seeded_keys_span_long_ids_and_many_rows() -> None:
+    texts = ["x" * 70_000, "", "é" * 40_000, *[f"doc:{i}" for i in range(20_000)]]
+    keys = seeded_keys(pa.array(texts), 7, "s")
+    assert keys[:3].tolist() == [reference_key(t, 7, "s") for t in texts[:3]]
+    assert keys[-1] == reference_key(texts[-1], 7, "s")
+    assert len(set(keys.tolist())) == len(texts)
