@@ -50,6 +50,10 @@ class ScoringModel:
             if self.objective == "hybrid":
                 return self.module(ids, mask, causal=not bidirectional)
             return self.module(ids, mask)
+        if self.objective == "causal":
+            # Positions count real tokens only, so left padding (classification) is harmless.
+            positions = (mask.long().cumsum(-1) - 1).clamp(min=0)
+            return self.module(input_ids=ids, attention_mask=mask, position_ids=positions).logits
         return self.module(input_ids=ids, attention_mask=mask).logits
 
     def special_ids(self) -> set[int]:

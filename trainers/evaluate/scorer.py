@@ -23,6 +23,7 @@ from typing import Literal
 import numpy as np
 import torch
 
+from trainers.evaluate.errors import ScoringModelError
 from trainers.evaluate.models import ScoringModel
 
 Mode = Literal["auto", "causal", "masked", "mntp"]
@@ -78,9 +79,13 @@ class MinimalPairScorer:
         self.model = model
         self.mode = DEFAULT_MODE[model.objective] if mode == "auto" else mode
         if self.mode == "mntp" and model.objective != "hybrid":
-            raise ValueError("mode 'mntp' needs a hybrid (gptbert) model")
+            raise ScoringModelError(
+                "mode 'mntp' needs a hybrid (gptbert) model", location=model.name
+            )
         if self.mode == "masked" and model.tokenizer.mask_token_id is None:
-            raise ValueError(f"{model.name}: masked scoring needs a tokenizer with a mask token")
+            raise ScoringModelError(
+                "masked scoring needs a tokenizer with a mask token", location=model.name
+            )
         self.reduction = reduction
         self.dtype = {"float32": torch.float32, "float64": torch.float64}[precision]
         self.batch_tokens, self.max_batch = batch_tokens, max_batch
@@ -136,7 +141,9 @@ class MinimalPairScorer:
         tok = self.model.tokenizer
         bos = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
         if bos is None:
-            raise ValueError(f"{self.model.name}: causal scoring needs a BOS or EOS token")
+            raise ScoringModelError(
+                "causal scoring needs a BOS or EOS token", location=self.model.name
+            )
         return int(bos)
 
     # ---- scoring --------------------------------------------------------------------------

@@ -40,7 +40,9 @@ class TaskSpec(BaseModel):
     good_prefix: str | None = Field(None, description="field of a context before `good`")
     bad_prefix: str | None = Field(None, description="field of a context before `bad`")
     group_by: list[str] = Field(default_factory=list, description="fields to break scores by")
-    metric: Literal["accuracy"] = Field("accuracy", description="pairs with good > bad")
+    metric: Literal["accuracy", "f1"] = Field(
+        "accuracy", description="minimal pairs: share with good > bad; fine-tuning: the selector"
+    )
     description: str = Field("", description="one line for reports")
 
     @property

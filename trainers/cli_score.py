@@ -1,0 +1,120 @@
+"""``corpuskit score`` and ``corpuskit leaderboard`` (plugged in via ``corpuskit.commands``).
+
+No logic here: :func:`trainers.score.score` runs the stages, :mod:`trainers.leaderboard` and
+:mod:`trainers.evaluate.report` render. User errors print one line and exit 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from corpuskit.cli_common import console, data_root_option, user_errors
+
+DB_HELP = "SQLite leaderboard file"
+
+
+@user_errors
+def score_command(
+    recipe: Path = typer.Argument(..., help="recipe YAML"),
+    train: Path = typer.Option(
+        ..., "--train", "-t", help="training config (path or packaged name)"
+    ),
+    overrides: list[str] = typer.Option([], "--set", "-s", help="config override key=value"),
+    seed: int | None = typer.Option(None, "--seed", help="training seed (a leaderboard row each)"),
+    tasks: str = typer.Option(
+        "blimp", "--tasks", help="comma-separated tasks, task YAMLs or .jsonl"
+    ),
+    budget: int | None = typer.Option(None, "--budget", help="override the recipe's word budget"),
+    limit: int | None = typer.Option(None, "--limit", help="pairs per task file (a quick subset)"),
+    mode: str = typer.Option("auto", "--mode", help="auto | causal | masked | mntp"),
+    reduction: str = typer.Option("sum", "--reduction", help="sum | mean of token log-probs"),
+    precision: str = typer.Option("float32", "--precision", help="float32 | float64 log-softmax"),
+    data_root: Path | None = data_root_option(),
+    out: Path = typer.Option(Path("out"), "--out", help="build output folder"),
+    runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="training runs folder"),
+    db: Path = typer.Option(Path("leaderboard.sqlite"), "--db", help=DB_HELP),
+) -> None:
+    """Build → train → evaluate a recipe (each stage cached) and write a leaderboard row."""
+    from trainers.evaluate.runner import EvalSettings
+    from trainers.score import score
+
+    settings = EvalSettings(
+        limit=limit,
+        mode=_choice("--mode", mode, ("auto", "causal", "masked", "mntp")),  # type: ignore[arg-type]
+        reduction=_choice("--reduction", reduction, ("sum", "mean")),  # type: ignore[arg-type]
+        precision=_choice("--precision", precision, ("float32", "float64")),  # type: ignore[arg-type]
+    )
+    outcome = score(
+        recipe,
+        train,
+        overrides=overrides,
+        seed=seed,
+        tasks=[t.strip() for t in tasks.split(",") if t.strip()],
+        budget=budget,
+        data_root=data_root,
+        out=out,
+        runs_dir=runs_dir,
+        db=db,
+        settings=settings,
+    )
+    reuse = {True: "cached", False: "done"}
+    # Plain echo: paths must not wrap, and "[cached]" is not rich markup.
+    typer.echo(f"build  {outcome.build_path}  [{reuse[outcome.build_cached]}]")
+    typer.echo(f"train  {outcome.run_dir}  [{reuse[outcome.train_cached]}]")
+    typer.echo(f"eval   {outcome.eval.path}  [{reuse[outcome.eval.cached]}]")
+    table = Table("task", "version", "score %", "pairs/examples", "ties")
+    for r in outcome.eval.results:
+        table.add_row(r.task, str(r.version), f"{100 * r.score:.1f}", str(r.n), str(r.ties))
+    console.print(table)
+    k = outcome.key
+    typer.echo(
+        f"row    {outcome.db}: recipe {k.recipe_hash} · train {k.train_hash} · "
+        f"eval {k.eval_version} · seed {k.seed}"
+    )
+
+
+@user_errors
+def leaderboard_command(
+    db: Path = typer.Option(Path("leaderboard.sqlite"), "--db", help=DB_HELP),
+    report: Path | None = typer.Option(
+        None, "--report", help="also write a self-contained HTML page"
+    ),
+    plain: bool = typer.Option(False, "--plain", help="tab-separated output (for scripts)"),
+) -> None:
+    """Print the leaderboard: mean ± std over seeds per task, and the macro average."""
+    from corpuskit.errors import InputError
+    from trainers.evaluate.report import render_report, summary_table
+    from trainers.leaderboard import Leaderboard
+
+    if not db.is_file():
+        raise InputError(
+            f"no leaderboard at {db}", hint="run `corpuskit score` first, or pass --db"
+        )
+    board = Leaderboard(db)
+    header, cells = summary_table(board.summaries())
+    if plain:
+        for row in [header, *cells]:
+            typer.echo("\t".join(row))
+    else:
+        table = Table(*header, title=f"{db} (scores in %, mean ± std over seeds)")
+        for row in cells:
+            table.add_row(*row)
+        console.print(table)
+    if report is not None:
+        typer.echo(f"report {render_report(board, report)}")
+
+
+def _choice(option: str, value: str, allowed: tuple[str, ...]) -> str:
+    from corpuskit.errors import CorpuskitError
+
+    if value not in allowed:
+        raise CorpuskitError(f"{option} {value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+def register(app: typer.Typer) -> None:
+    app.command("score")(score_command)
+    app.command("leaderboard")(leaderboard_command)
