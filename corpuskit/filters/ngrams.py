@@ -222,6 +222,8 @@ def duplicate_ngram_chars(
     wanted = np.zeros(len(table.split.offsets) - 1, dtype=bool)
     wanted[rows] = True
     candidates = candidates[wanted[table.parents[candidates]]]
+    if not len(candidates):
+        return out
     cand_rows = table.parents[candidates]
     bounds = np.flatnonzero(np.r_[True, cand_rows[1:] != cand_rows[:-1], True])
     for a, b in itertools.pairwise(bounds):
