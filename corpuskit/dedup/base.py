@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar, Literal, TypeAlias
 
 import numpy as np
@@ -28,7 +29,7 @@ from pydantic import Field
 from corpuskit.document import BLOCK_SCHEMA
 from corpuskit.errors import BuildError
 from corpuskit.filters.base import as_string_array
-from corpuskit.step import RunContext, Step
+from corpuskit.step import CheckContext, RunContext, Step
 from corpuskit.words import count_words_array
 
 Reasons: TypeAlias = Sequence[str | None] | pa.Array | pa.ChunkedArray
@@ -56,6 +57,10 @@ class Dedup(Step):
 
     def duplicates(self, table: pa.Table, ctx: RunContext) -> Reasons:
         raise NotImplementedError(f"{type(self).__name__} must implement duplicates()")
+
+    def input_files(self, ctx: CheckContext) -> list[Path]:
+        """Files this step reads (e.g. evaluation sets), for the build's input fingerprints."""
+        return []
 
     def rewrite(self, table: pa.Table, ctx: RunContext) -> Rewrite | None:
         """Partial removals; None (the default) means this step only drops whole documents."""

@@ -20,6 +20,7 @@ Drop reasons: ``contaminated_<set>`` (``contaminated_blimp``, ``contaminated_glu
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -67,8 +68,10 @@ class DecontaminateDedup(Dedup, kind="decontaminate"):
     )
 
     def check(self, ctx: CheckContext) -> None:
-        for spec in self.sets:
-            set_files(resolve_set(spec), ctx.data_root)
+        self.input_files(ctx)
+
+    def input_files(self, ctx: CheckContext) -> list[Path]:
+        return [path for spec in self.sets for path in set_files(resolve_set(spec), ctx.data_root)]
 
     def duplicates(self, table: pa.Table, ctx: RunContext) -> Reasons:
         rows = self.participating(table)

@@ -64,3 +64,30 @@ def test_workers_give_identical_shards(tmp_path: Path, total: int) -> None:
     # the budget is met exactly from what dedup left
     assert one["budget"]["selected"] == total
     assert one["totals"]["words"] == total
+
+
+def stage2_runs_apply() -> bool:
+    import inspect
+
+    from corpuskit import assemble
+
+    return ".apply(table, ctx, label)" in inspect.getsource(assemble)
+
+
+@pytest.mark.skipif(not stage2_runs_apply(), reason="stage 2 does not call Dedup.apply yet")
+def test_line_dedup_in_a_build(tmp_path: Path) -> None:
+    spec = recipe(100_000).to_dict()
+    spec["dedup"] = [{"kind": "lines"}]
+    spec["budget"] = None
+    manifest = build(Recipe.from_dict(spec), out=tmp_path, workers=2).manifest
+    row = next(r for r in manifest["ledger"] if r["step"] == "lines")
+    # each document is one line: the 10 exact copies and 8 of the 9 "Uh-huh." lines go
+    assert row["dropped"]["dup_line"]["docs"] == 18
+    assert row["words_in"] - row["words_out"] == sum(v["words"] for v in row["dropped"].values())
+
+
+def test_decontaminate_declares_its_input_files() -> None:
+    from corpuskit.step import CheckContext
+
+    step = recipe(1).dedup[2]
+    assert step.input_files(CheckContext(None)) == [FIXTURES / "eval_items.txt"]
