@@ -113,9 +113,24 @@ def seeded_keys(ids: pa.Array | pa.ChunkedArray, seed: int, salt: str = "") -> n
     return _mix(_mix(salted) + lengths.astype(np.uint64))
 
 
-def seeded_order(ids: pa.Array | pa.ChunkedArray, seed: int, salt: str = "") -> np.ndarray:
-    """Row indices sorted by ``seeded_keys`` (a tie needs a 64-bit collision)."""
-    return np.argsort(seeded_keys(ids, seed, salt), kind="stable").astype(np.int64)
+def ordered_head(
+    keys: np.ndarray, words: np.ndarray, members: np.ndarray, quota: int
+) -> np.ndarray:
+    """``members`` sorted by ``keys``, cut after the first row that no longer fits ``quota``.
+
+    Equal to the head of a full sort (ties by row), without sorting rows the budget never
+    reaches: the keys are uniform, so rows below a threshold a little above the needed share
+    are enough; the threshold doubles until they hold more than ``quota`` words.
+    """
+    available = int(words[members].sum())
+    share = 1.5 * quota / available + 1e-3 if available else 1.0
+    while True:
+        limit = np.uint64(min(share * 2.0**64, 2.0**64 - 4096))
+        head = members if share >= 1 else members[keys[members] < limit]
+        head = head[np.argsort(keys[head], kind="stable")]
+        if len(head) == len(members) or int(words[head].sum()) > quota:
+            return head
+        share *= 2
 
 
 def take_prefix(words: np.ndarray, order: np.ndarray, total: int) -> np.ndarray:
@@ -272,12 +287,13 @@ class WordBudget(Budget, kind="words"):
         quotas, short = self.effective_quotas(capacity)
         if short:
             ctx.logger.warning("budget short (%s): %s", self.policy, ", ".join(short))
-        order = seeded_order(table["id"], ctx.seed, salt="budget")
+        hashed = seeded_keys(table["id"], ctx.seed, salt="budget")
         parts, per_key = [], {}
         requested = apportion(self.budget_words, self.shares())
         for k, key in enumerate(keys):
-            rows = order[key_index[order] == k]
-            part, info = self._fill(table, rows, words, quotas[k], self.max_epochs.get(key, 1))
+            rows = ordered_head(hashed, words, np.flatnonzero(key_index == k), quotas[k])
+            epochs = self.max_epochs.get(key, 1)
+            part, info = self._fill(table, rows, words, quotas[k], epochs, available[k])
             parts.append(part)
             per_key[key] = {
                 "requested": requested[k],
@@ -310,11 +326,19 @@ class WordBudget(Budget, kind="words"):
         return np.array([keys.index(mapping[n]) for n in names], dtype=np.int64)[code]
 
     def _fill(
-        self, table: pa.Table, rows: np.ndarray, words: np.ndarray, quota: int, epochs: int
+        self,
+        table: pa.Table,
+        rows: np.ndarray,
+        words: np.ndarray,
+        quota: int,
+        epochs: int,
+        available: int,
     ) -> tuple[pa.Table, dict[str, Any]]:
-        """The longest prefix of ``rows`` (repeated up to ``epochs`` times) within ``quota``."""
+        """The longest prefix of ``rows`` (repeated up to ``epochs`` times) within ``quota``.
+
+        ``rows`` is the head of the key's hash order (all of it when passes are repeated).
+        """
         passes = 1
-        available = int(words[rows].sum())
         if epochs > 1 and available:
             passes = min(epochs, -(-quota // available))
         walk = np.tile(rows, passes)

@@ -10,7 +10,7 @@ import xxhash
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from corpuskit.budget import WordBudget, apportion, seeded_keys, take_prefix
+from corpuskit.budget import WordBudget, apportion, ordered_head, seeded_keys, take_prefix
 from corpuskit.step import RunContext
 from corpuskit.words import count_words
 from tests.budget.tables import by_id, make_table, words_of
@@ -169,3 +169,15 @@ def test_seeded_keys_span_long_ids_and_many_rows() -> None:
     assert keys[:3].tolist() == [reference_key(t, 7, "s") for t in texts[:3]]
     assert keys[-1] == reference_key(texts[-1], 7, "s")
     assert len(set(keys.tolist())) == len(texts)
+
+
+@given(st.lists(st.integers(0, 20), max_size=300), st.integers(0, 4000), st.integers(0, 9))
+def test_ordered_head_is_the_head_of_the_full_sort(words: list[int], quota: int, seed: int) -> None:
+    arr = np.asarray(words, dtype=np.int64)
+    keys = seeded_keys(pa.array([f"d{i}" for i in range(len(arr))]), seed)
+    members = np.flatnonzero(np.arange(len(arr)) % 3 != 0)  # a key's rows: not all rows
+    full = members[np.argsort(keys[members], kind="stable")]
+    head = ordered_head(keys, arr, members, quota)
+    assert head.tolist() == full[: len(head)].tolist()
+    # long enough to hold the budget's prefix and its boundary document
+    assert len(head) == len(full) or int(arr[head].sum()) > quota
