@@ -64,6 +64,8 @@ def score(
 
     tasks = tasks or ["blimp"]
     settings = settings or EvalSettings()
+    root = Path(data_root) if data_root is not None else _default_root()
+    check_tasks(tasks, root)  # a broken task file fails before the build and the training
     recipe = Recipe.from_yaml(recipe_path)
     if budget is not None:
         recipe = recipe.with_budget(budget)
@@ -73,7 +75,6 @@ def score(
     expected = run_dir(runs_dir, open_build(built.path), config)
     train_cached = (expected / "metrics.json").is_file()
     run = Path(train(built.path, config, runs_dir))
-    root = Path(data_root) if data_root is not None else _default_root()
     report = evaluate(
         run / "model",
         tasks,
@@ -93,6 +94,16 @@ def score(
         task_names=task_labels(tasks, settings),
     )
     return ScoreOutcome(built.path, built.cached, run, train_cached, report, key, board.path)
+
+
+def check_tasks(tasks: list[str], data_root: Path | None) -> None:
+    """Resolve every task and read users' pair files once (located errors, nothing else)."""
+    from trainers.evaluate.tasks import BUILTIN, load_pairs, resolve_task
+
+    for name in tasks:
+        spec = resolve_task(name)
+        if spec.kind == "minimal_pairs" and spec.name not in BUILTIN:
+            load_pairs(spec, data_root)
 
 
 def _default_root() -> Path | None:
