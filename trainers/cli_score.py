@@ -32,6 +32,9 @@ def score_command(
     mode: str = typer.Option("auto", "--mode", help="auto | causal | masked | mntp"),
     reduction: str = typer.Option("sum", "--reduction", help="sum | mean of token log-probs"),
     precision: str = typer.Option("float32", "--precision", help="float32 | float64 log-softmax"),
+    finetune: list[str] = typer.Option(
+        [], "--finetune-set", help="fine-tuning override key=value, e.g. max_train=64 (repeatable)"
+    ),
     data_root: Path | None = data_root_option(),
     out: Path = typer.Option(Path("out"), "--out", help="build output folder"),
     runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="training runs folder"),
@@ -46,6 +49,7 @@ def score_command(
         mode=_choice("--mode", mode, ("auto", "causal", "masked", "mntp")),  # type: ignore[arg-type]
         reduction=_choice("--reduction", reduction, ("sum", "mean")),  # type: ignore[arg-type]
         precision=_choice("--precision", precision, ("float32", "float64")),  # type: ignore[arg-type]
+        finetune=_finetune_overrides(finetune),
     )
     outcome = score(
         recipe,
@@ -105,6 +109,28 @@ def leaderboard_command(
         console.print(table)
     if report is not None:
         typer.echo(f"report {render_report(board, report)}")
+
+
+def _finetune_overrides(items: list[str]) -> dict[str, object]:
+    """``key=value`` pairs checked against FinetuneSettings (located one-line errors)."""
+    import yaml
+    from pydantic import ValidationError
+
+    from corpuskit.errors import CorpuskitError
+    from trainers.evaluate.finetune import FinetuneSettings
+
+    out: dict[str, object] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise CorpuskitError(f"--finetune-set {item!r} is not key=value")
+        out[key.strip()] = yaml.safe_load(raw)
+    try:
+        FinetuneSettings(**out)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise CorpuskitError(f"--finetune-set {err['loc'][0]}: {err['msg']}") from None
+    return out
 
 
 def _choice(option: str, value: str, allowed: tuple[str, ...]) -> str:

@@ -157,6 +157,12 @@ def finetune_task(
     if data_root is None:
         raise TaskError(f"task {task.spec.name} reads the shared data: pass --data-root")
     train, valid = task.load(data_root)
+    if len({e.label for e in train}) < 2:
+        raise TaskError(
+            f"task {task.spec.name}: the training data holds a single label, so fine-tuning "
+            "cannot measure anything",
+            hint="FewGLUE's WSC train set is all True; place the full SuperGLUE WSC data instead",
+        )
     cap = settings.max_train or task.max_train
     train, valid = train[:cap], valid[: settings.max_valid]
     torch.manual_seed(settings.seed)

@@ -104,6 +104,8 @@ def qqp(root: Path) -> Split:
     path = root / "paraphrase" / "qqp" / "qqp_dev_subset.tsv"
     train, valid = [], []
     for i, r in enumerate(_tsv(path, header=False), 1):
+        if len(r) == 5 and r[4][-2:] in (" 0", " 1"):  # a few rows lost the tab before the label
+            r = [*r[:4], r[4][:-2], r[4][-1]]
         if len(r) != 6:
             raise TaskError(
                 f"expected 6 tab-separated fields, got {len(r)}", location=f"{path}:{i}"

@@ -1,0 +1,116 @@
+"""Fine-tuning evaluation: data loaders, metrics, left padding, and a tiny deterministic run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from trainers.evaluate.finetune import (
+    FINETUNE_TASKS,
+    Classifier,
+    FinetuneSettings,
+    finetune_task,
+    metrics,
+    pad_batch,
+)
+from trainers.evaluate.models import load_scoring_model
+
+EXPECTED_SIZES = {
+    "mnli": (7107, 1777),
+    "rte": (1244, 139),
+    "wnli": (565, 70),
+    "mrpc": (4076, 1725),
+    "boolq": (24, 8),
+    "wsc": (24, 8),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FINETUNE_TASKS))
+def test_loaders_read_the_shared_data(name: str, data_root: Path) -> None:
+    task = FINETUNE_TASKS[name]
+    train, valid = task.load(data_root)
+    if name in EXPECTED_SIZES:
+        assert (len(train), len(valid)) == EXPECTED_SIZES[name]
+    if name == "qqp":
+        assert len(train) + len(valid) == 23497 and 0.15 < len(valid) / 23497 < 0.25
+    labels = {e.label for e in train + valid}
+    # FewGLUE's 32 WSC examples are all True: fine-tuning refuses it (see the test below).
+    assert labels == ({1} if name == "wsc" else set(range(task.num_labels)))
+    assert all(e.text_a and e.text_b for e in train[:50])
+
+
+def test_metrics_on_a_known_confusion() -> None:
+    gold = np.array([1, 1, 1, 0, 0, 0, 0, 1])
+    pred = np.array([1, 1, 0, 0, 0, 1, 0, 1])
+    m = metrics(pred, gold, 2)
+    # tp=3 fp=1 fn=1 tn=3: acc 6/8, F1 = 6/8, MCC = (9-1)/sqrt(4*4*4*4) = 0.5
+    assert m == {"accuracy": 0.75, "f1": 0.75, "mcc": 0.5}
+    three = metrics(np.array([0, 1, 2, 2]), np.array([0, 1, 2, 1]), 3)
+    assert three["accuracy"] == 0.75 and three["f1"] == pytest.approx((1 + 2 / 3 + 2 / 3) / 3)
+    assert metrics(np.zeros(4, dtype=int), np.array([0, 1, 0, 1]), 2)["mcc"] == 0.0
+
+
+def test_causal_classifier_is_left_padded_and_padding_invariant(tiny_gpt2: Path) -> None:
+    model = load_scoring_model(tiny_gpt2)
+    torch.manual_seed(0)
+    net = Classifier(model, 2).eval()
+    rows = [
+        model.tokenizer(t)["input_ids"] for t in ["A cat.", "The old dog sees a red ball today."]
+    ]
+    pad = model.tokenizer.pad_token_id or 0
+    ids, mask = pad_batch(rows, pad, left=True)
+    assert mask[0, 0] == 0 and mask[0, -1] == 1  # the short row is padded on the left
+    with torch.no_grad():
+        batched = net(ids, mask)
+        alone = torch.cat([net(*pad_batch([r], pad, left=True)) for r in rows])
+        right = net(*pad_batch(rows, pad, left=False))
+    torch.testing.assert_close(batched, alone, atol=1e-5, rtol=0)
+    assert not torch.allclose(right[0], alone[0], atol=1e-3)  # right padding reads a pad token
+
+
+def test_tiny_finetune_run_is_deterministic(tiny_gpt2: Path, data_root: Path) -> None:
+    model = load_scoring_model(tiny_gpt2)
+    settings = FinetuneSettings(
+        max_train=32, max_valid=16, epochs=2, batch_size=8, max_length=64, lr=1e-3
+    )
+    before = {k: v.clone() for k, v in model.module.state_dict().items()}
+    first = finetune_task(model, FINETUNE_TASKS["rte"], data_root, settings)
+    second = finetune_task(model, FINETUNE_TASKS["rte"], data_root, settings)
+    assert first.to_dict() == second.to_dict()
+    assert (first.task, first.metric, first.n) == ("rte", "accuracy", 16)
+    assert first.score == first.extra["accuracy"] and first.extra["best_epoch"] in (1.0, 2.0)
+    assert first.extra["n_train"] == 32 and first.extra["batch_size"] == 8
+    for k, v in model.module.state_dict().items():  # the scored model itself is untouched
+        assert torch.equal(v, before[k])
+    mrpc = finetune_task(model, FINETUNE_TASKS["mrpc"], data_root, settings)
+    assert mrpc.metric == "f1" and mrpc.score == mrpc.extra["f1"]
+
+
+def test_single_label_training_data_is_refused(tiny_gpt2: Path, data_root: Path) -> None:
+    from trainers.evaluate.errors import TaskError
+
+    with pytest.raises(TaskError, match="task wsc: the training data holds a single label"):
+        finetune_task(
+            load_scoring_model(tiny_gpt2), FINETUNE_TASKS["wsc"], data_root, FinetuneSettings()
+        )
+
+
+def test_finetune_through_evaluate_on_a_masked_model(
+    tiny_bert: Path, data_root: Path, tmp_path: Path
+) -> None:
+    from trainers.evaluate.runner import EvalSettings, evaluate
+
+    overrides = {"max_train": 16, "max_valid": 8, "epochs": 1, "batch_size": 8, "max_length": 48}
+    report = evaluate(
+        tiny_bert,
+        ["boolq"],
+        data_root=data_root,
+        settings=EvalSettings(finetune=overrides),
+        cache_dir=tmp_path,
+    )
+    (result,) = report.results
+    assert (result.task, result.n, result.extra["n_train"]) == ("boolq", 8, 16)
+    assert 0.0 <= result.score <= 1.0 and result.extra["epochs"] == 1
