@@ -10,13 +10,11 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from corpuskit.budget import WordBudget, apportion
 from corpuskit.curriculum import curriculum_problems
 from corpuskit.document import BLOCK_SCHEMA
 from corpuskit.errors import ErrorItem, RecipeError
-from corpuskit.filters.base import as_string_array
 from corpuskit.pipeline import TaskResult, account, account_rejects, labelled, read_staged
 from corpuskit.recipe import Recipe
 from corpuskit.step import RunContext
@@ -52,10 +50,7 @@ def assemble(recipe: Recipe, results: list[TaskResult], ctx: RunContext) -> Asse
     rejects: list[pa.Table] = []
     for label, step in labelled(list(recipe.dedup)):
         account(ctx.stats, label, "in", table)
-        reasons = as_string_array(step.duplicates(table, ctx))
-        dropped = pc.is_valid(reasons)
-        ctx.reject(table.filter(dropped), step=label, reasons=reasons.filter(dropped))
-        table = table.filter(pc.invert(dropped))
+        table = step.apply(table, ctx, label)  # drops (or rewrites) and rejects what it removes
         account(ctx.stats, label, "out", table)
     rejects.extend(ctx.rejects)
     account_rejects(ctx.stats, ctx.rejects)
