@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pyarrow as pa
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Flaky
 from pydantic import ValidationError
@@ -85,6 +85,8 @@ def check_filter(
     config = settings(
         settings.default,
         deadline=None,
+        # the explain phase re-runs the property hundreds of times for a note we do not show
+        phases=[p for p in settings.default.phases if p != Phase.explain],
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         **({"max_examples": max_examples} if max_examples else {}),
     )

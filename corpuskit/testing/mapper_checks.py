@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from corpuskit.document import Document, docs_to_block
@@ -33,6 +33,8 @@ def check_mapper(
     config = settings(
         settings.default,
         deadline=None,
+        # the explain phase re-runs the property hundreds of times for a note we do not show
+        phases=[p for p in settings.default.phases if p != Phase.explain],
         suppress_health_check=[HealthCheck.too_slow],
         **({"max_examples": max_examples} if max_examples else {}),
     )
