@@ -66,15 +66,6 @@ def test_workers_give_identical_shards(tmp_path: Path, total: int) -> None:
     assert one["totals"]["words"] == total
 
 
-def stage2_runs_apply() -> bool:
-    import inspect
-
-    from corpuskit import assemble
-
-    return ".apply(table, ctx, label)" in inspect.getsource(assemble)
-
-
-@pytest.mark.skipif(not stage2_runs_apply(), reason="stage 2 does not call Dedup.apply yet")
 def test_line_dedup_in_a_build(tmp_path: Path) -> None:
     spec = recipe(100_000).to_dict()
     spec["dedup"] = [{"kind": "lines"}]
