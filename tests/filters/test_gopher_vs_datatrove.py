@@ -77,7 +77,10 @@ def test_join_collision_counts_as_a_duplicate() -> None:
 
 
 def test_exact_reasons_on_small_examples() -> None:
-    natural = "The quick brown fox jumps over the lazy dog while a small bird sings"
+    natural = (
+        "The quick brown fox jumps over the lazy dog while a small bird sings in the old oak "
+        "tree and children play happily near the river under a bright summer sky"
+    )
     # a short text is dominated by its first 2-gram: Gopher drops it (10 of 15 characters)
     texts = ["", "a\nb\na\nb\na", "x\n\ny\n\nx\n\ny", "one two " * 20, "fine words here", natural]
     assert ours(texts) == [
