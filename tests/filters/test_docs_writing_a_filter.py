@@ -1,0 +1,17 @@
+"""The code blocks of docs/writing-a-filter.md run, in order, in one namespace."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "writing-a-filter.md"
+
+
+def test_writing_a_filter_examples_run(tmp_path: Path) -> None:
+    blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), flags=re.S)
+    assert len(blocks) == 5
+    namespace: dict[str, object] = {"OUT_DIR": tmp_path, "__name__": "writing_a_filter"}
+    for block in blocks:
+        exec(compile(block, str(DOC), "exec"), namespace)  # noqa: S102 (our own documentation)
+    assert (tmp_path / "questions-demo").is_dir()
