@@ -139,16 +139,17 @@ def filter_function(
 
         def keep(self: Filter, doc: Document) -> Verdict:
             params = self.model_dump(exclude={"only_sources"})
-            return fn(doc, **params)  # type: ignore[no-any-return]
+            verdict: Verdict = fn(doc, **params)
+            return verdict
 
-        base = type(
+        base: Any = type(
             f"_{fn.__name__}_base",
             (Filter,),
             {"keep": keep, "__doc__": fn.__doc__, "__module__": fn.__module__},
         )
         base.drop_reasons = tuple(reasons)
         cls_name = "".join(part.title() for part in kind.split("_")) + "Filter"
-        cls: type = create_model(  # type: ignore[call-overload]
+        cls: type = create_model(
             cls_name,
             __base__=base,
             __module__=fn.__module__,

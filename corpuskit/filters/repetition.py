@@ -149,12 +149,12 @@ class GopherRepetitionFilter(Filter, kind="gopher_repetition"):
         joined_fp = table.fingerprints([n for n, _ in self.dup_n_grams], joined=True)
         for n, frac in self.dup_n_grams:
             open_rows = np.flatnonzero(reasons[undecided] == None)  # noqa: E711
+
+            def exceeds(row: int, count: int, frac: float = frac) -> bool:
+                return bool(count / sub_len[row] > frac)
+
             repeated = duplicate_ngram_chars(
-                table,
-                n,
-                table.candidates(joined_fp[n], n)[1],
-                open_rows,
-                lambda row, count, frac=frac: count / sub_len[row] > frac,
+                table, n, table.candidates(joined_fp[n], n)[1], open_rows, exceeds
             )
             failed = np.zeros(len(undecided), dtype=bool)
             for row, count in repeated.items():

@@ -82,14 +82,7 @@ def check_filter(
         values: candidate values per monotone parameter (default: drawn around the current one).
     """
     strategy = st.lists(docs if docs is not None else any_documents(), min_size=1, max_size=6)
-    config = settings(
-        settings.default,
-        deadline=None,
-        # the explain phase re-runs the property hundreds of times for a note we do not show
-        phases=[p for p in settings.default.phases if p != Phase.explain],
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-        **({"max_examples": max_examples} if max_examples else {}),
-    )
+    config = check_settings(max_examples, [HealthCheck.too_slow, HealthCheck.filter_too_much])
     report = FilterReport(repr(step))
     checks: list[tuple[str, Callable[..., None], st.SearchStrategy[Any]]] = [
         ("properties", lambda batch: _properties(step, batch), strategy)
@@ -109,6 +102,20 @@ def check_filter(
         report.examples += config.max_examples
     report.properties = [*PROPERTIES, *report.properties[1:]]
     return report
+
+
+def check_settings(max_examples: int | None, suppress: list[HealthCheck]) -> settings:
+    """The loaded hypothesis profile, without deadline or explain phase (slow, unused here)."""
+    parent = settings.default
+    assert parent is not None
+    return settings(
+        parent,
+        deadline=None,
+        # the explain phase re-runs the property hundreds of times for a note we do not show
+        phases=[p for p in parent.phases if p != Phase.explain],
+        suppress_health_check=suppress,
+        max_examples=max_examples or parent.max_examples,
+    )
 
 
 def _run(
@@ -244,9 +251,9 @@ def _value_pairs(step: Filter, name: str, given_values: Sequence[Any] | None) ->
         top = max(int(current or 0) * 3, 20)
         candidates = st.one_of(st.none(), st.integers(0, top))
     else:
-        top = max(float(current or 0) * 3, 1.0)
+        ceiling = max(float(current or 0) * 3, 1.0)
         candidates = st.one_of(
-            st.none(), st.floats(0, top, allow_nan=False), st.sampled_from([0.0, 0.5, 1.0])
+            st.none(), st.floats(0, ceiling, allow_nan=False), st.sampled_from([0.0, 0.5, 1.0])
         )
     return st.tuples(candidates, candidates)
 

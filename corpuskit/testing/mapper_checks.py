@@ -8,12 +8,13 @@
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
 from corpuskit.document import Document, docs_to_block
 from corpuskit.filters.base import Mapper
 from corpuskit.step import RunContext
+from corpuskit.testing.checks import check_settings
 from corpuskit.testing.strategies import any_documents
 from corpuskit.words import count_words
 
@@ -30,14 +31,7 @@ def check_mapper(
     max_examples: int | None = None,
 ) -> None:
     """Run the mapper properties on ``step``; raise ``MapperCheckError`` on a failure."""
-    config = settings(
-        settings.default,
-        deadline=None,
-        # the explain phase re-runs the property hundreds of times for a note we do not show
-        phases=[p for p in settings.default.phases if p != Phase.explain],
-        suppress_health_check=[HealthCheck.too_slow],
-        **({"max_examples": max_examples} if max_examples else {}),
-    )
+    config = check_settings(max_examples, [HealthCheck.too_slow])
 
     @config
     @given(st.lists(docs if docs is not None else any_documents(), min_size=1, max_size=6))

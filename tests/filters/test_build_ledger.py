@@ -49,8 +49,12 @@ def expected_drops(recipe: corpuskit.Recipe, root: Path) -> Counter[tuple[str, s
                         if reason is not None:
                             counts[(label, reason, "docs")] += 1
                             counts[(label, reason, "words")] += words
-                    dropped_ids = {i for i, r in zip(sub["id"].to_pylist(), reasons, strict=True) if r}
-                    keep = pc.invert(pc.is_in(block["id"], pa.array(sorted(dropped_ids), pa.string())))
+                    dropped_ids = {
+                        i for i, r in zip(sub["id"].to_pylist(), reasons, strict=True) if r
+                    }
+                    keep = pc.invert(
+                        pc.is_in(block["id"], pa.array(sorted(dropped_ids), pa.string()))
+                    )
                     block = block.filter(keep)
                 else:
                     block = step.map_block(block)

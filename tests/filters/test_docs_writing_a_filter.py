@@ -13,5 +13,5 @@ def test_writing_a_filter_examples_run(tmp_path: Path) -> None:
     assert len(blocks) == 5
     namespace: dict[str, object] = {"OUT_DIR": tmp_path, "__name__": "writing_a_filter"}
     for block in blocks:
-        exec(compile(block, str(DOC), "exec"), namespace)  # noqa: S102 (our own documentation)
+        exec(compile(block, str(DOC), "exec"), namespace)
     assert (tmp_path / "questions-demo").is_dir()

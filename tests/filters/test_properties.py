@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from corpuskit import filters as F
+from corpuskit import filters as F  # noqa: N812 (short alias for a long table)
 from corpuskit.filters.base import Filter, Mapper
 from corpuskit.registry import registry
 from corpuskit.testing import check_filter, check_mapper

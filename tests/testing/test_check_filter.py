@@ -107,9 +107,7 @@ def test_wrong_monotone_direction_is_caught() -> None:
 
 
 def test_process_that_rewrites_is_caught_as_not_only_removing() -> None:
-    message = _failure(
-        RewritingProcessFilter(min_words=1), docs=documents(text=english_text())
-    )
+    message = _failure(RewritingProcessFilter(min_words=1), docs=documents(text=english_text()))
     assert "failed property 'only_removes'" in message
 
 
