@@ -126,7 +126,7 @@ def _finetune_overrides(items: list[str]) -> dict[str, object]:
             raise CorpuskitError(f"--finetune-set {item!r} is not key=value")
         out[key.strip()] = yaml.safe_load(raw)
     try:
-        FinetuneSettings(**out)  # type: ignore[arg-type]
+        FinetuneSettings.model_validate(out)
     except ValidationError as exc:
         err = exc.errors()[0]
         raise CorpuskitError(f"--finetune-set {err['loc'][0]}: {err['msg']}") from None

@@ -68,12 +68,12 @@ def test_blimp_1000_accuracy_matches_minicons(
         peer = minicons_masked(folder)
         g = [
             s
-            for i in range(0, 1000, 100)
+            for i in range(0, n, 100)
             for s in peer.sequence_score(good[i : i + 100], reduction=_sum)
         ]
         b = [
             s
-            for i in range(0, 1000, 100)
+            for i in range(0, n, 100)
             for s in peer.sequence_score(bad[i : i + 100], reduction=_sum)
         ]
     theirs = np.array(g) > np.array(b)

@@ -60,7 +60,7 @@ def _task(
     name: str, files: list[str], labels: int, load: Callable[[Path], Split], **kw: int
 ) -> FinetuneTask:
     metric = "f1" if name in ("mrpc", "qqp") else "accuracy"
-    spec = TaskSpec(name=name, version=1, kind="finetune", files=files, metric=metric)  # type: ignore[arg-type]
+    spec = TaskSpec(name=name, version=1, kind="finetune", files=files, metric=metric)
     return FinetuneTask(spec, labels, load, **kw)
 
 

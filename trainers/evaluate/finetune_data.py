@@ -102,7 +102,8 @@ def mrpc(root: Path) -> Split:
 
 def qqp(root: Path) -> Split:
     path = root / "paraphrase" / "qqp" / "qqp_dev_subset.tsv"
-    train, valid = [], []
+    train: list[Example] = []
+    valid: list[Example] = []
     for i, r in enumerate(_tsv(path, header=False), 1):
         if len(r) == 5 and r[4][-2:] in (" 0", " 1"):  # a few rows lost the tab before the label
             r = [*r[:4], r[4][:-2], r[4][-1]]

@@ -36,7 +36,7 @@ class ScoringModel:
         return next(self.module.parameters()).device
 
     @property
-    def head(self) -> nn.Module | None:
+    def head(self) -> nn.Linear | None:
         """The last Linear (hidden → vocabulary), or None when the model hides it."""
         get = getattr(self.module, "get_output_embeddings", None)
         head = get() if callable(get) else getattr(self.module, "lm_head", None)
@@ -73,7 +73,8 @@ def load_scoring_model(
         from trainers.models import load_model
 
         module, tokenizer = load_model(path)
-        return ScoringModel(module, tokenizer, objective or module.objective, str(path), "trainers")
+        found = objective or str(module.objective)
+        return ScoringModel(module, tokenizer, found, str(path), "trainers")
     return _load_hf(path, objective)
 
 
