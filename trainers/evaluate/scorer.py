@@ -115,29 +115,34 @@ class MinimalPairScorer:
                 return_special_tokens_mask=True,
                 return_offsets_mapping=with_prefix,
             )
+            all_ids, all_special = enc["input_ids"], enc["special_tokens_mask"]
+            all_offsets = enc["offset_mapping"] if with_prefix else [None] * len(index)
+            bos = self._bos() if self.mode == "causal" else None
             for k, i in enumerate(index):
-                offsets = enc["offset_mapping"][k] if with_prefix else None
                 prefix = prefixes[i]
                 end = len(prefix) if prefix is not None else 0
-                out[i] = self._mark(
-                    enc["input_ids"][k], enc["special_tokens_mask"][k], offsets, end
-                )
+                out[i] = self._mark(all_ids[k], all_special[k], all_offsets[k], end, bos)
         return [e for e in out if e is not None]
 
     def _mark(
-        self, ids: list[int], special: list[int], offsets: list[tuple[int, int]] | None, end: int
+        self,
+        ids: list[int],
+        special: list[int],
+        offsets: list[tuple[int, int]] | None,
+        end: int,
+        bos: int | None,
     ) -> Encoded:
-        ids, special = list(ids), list(special)
-        offsets = list(offsets) if offsets is not None else None
-        if self.mode == "causal" and (not ids or ids[0] != self._bos()):
-            ids, special = [self._bos(), *ids], [1, *special]
+        if bos is not None and (not ids or ids[0] != bos):  # causal: condition on BOS
+            ids, special = [bos, *ids], [1, *special]
             offsets = [(0, 0), *offsets] if offsets is not None else None
         first = 0 if self.mode == "masked" else 1  # causal and mntp read position i-1
         # A target token ends after the prefix (byte-level BPE folds the joining space into it).
-        scored = tuple(
-            i >= first and not special[i] and (offsets is None or offsets[i][1] > end)
-            for i in range(len(ids))
-        )
+        if offsets is None:
+            scored = tuple(i >= first and not flag for i, flag in enumerate(special))
+        else:
+            scored = tuple(
+                i >= first and not flag and offsets[i][1] > end for i, flag in enumerate(special)
+            )
         return Encoded(tuple(ids), scored)
 
     def _bos(self) -> int:
@@ -248,13 +253,16 @@ class _Table:
 
     @classmethod
     def of(cls, encoded: list[Encoded], pad: int) -> _Table:
-        width = max(len(e.ids) for e in encoded)
-        ids = torch.full((len(encoded), width), pad, dtype=torch.long)
-        scored = torch.zeros((len(encoded), width), dtype=torch.bool)
-        for i, e in enumerate(encoded):
-            ids[i, : len(e.ids)] = torch.tensor(e.ids)
-            scored[i, : len(e.ids)] = torch.tensor(e.scored)
-        return cls(ids, scored, torch.tensor([len(e.ids) for e in encoded]))
+        lengths = np.array([len(e.ids) for e in encoded])
+        width = int(lengths.max())
+        inside = np.arange(width)[None, :] < lengths[:, None]  # (N, L) real positions
+        ids = np.full((len(encoded), width), pad, dtype=np.int64)
+        scored = np.zeros((len(encoded), width), dtype=bool)
+        ids[inside] = np.fromiter((t for e in encoded for t in e.ids), np.int64, int(lengths.sum()))
+        scored[inside] = np.fromiter(
+            (f for e in encoded for f in e.scored), bool, int(lengths.sum())
+        )
+        return cls(torch.from_numpy(ids), torch.from_numpy(scored), torch.from_numpy(lengths))
 
 
 @contextlib.contextmanager
