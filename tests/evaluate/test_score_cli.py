@@ -90,8 +90,13 @@ def test_second_seed_adds_a_row_and_leaderboard_prints_mean_std(
     _score(project, data_root, "--seed", "1")
     result = CliRunner().invoke(app, ["leaderboard", "--db", str(project / "lb.sqlite"), "--plain"])
     assert result.exit_code == 0, result.output
-    pretty = CliRunner().invoke(app, ["leaderboard", "--db", str(project / "lb.sqlite")])
+    report = project / "report.html"
+    pretty = CliRunner().invoke(
+        app, ["leaderboard", "--db", str(project / "lb.sqlite"), "--report", str(report)]
+    )
     assert pretty.exit_code == 0 and "blimp@3" in pretty.output
+    page = report.read_text()
+    assert page.count('data-plot="blimp"') == 1 and page.count('data-plot="comparison"') == 1
     with sqlite3.connect(project / "lb.sqlite") as conn:
         values = [
             v
@@ -113,3 +118,14 @@ def test_leaderboard_without_a_db_is_one_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["leaderboard", "--db", str(tmp_path / "none.sqlite")])
     assert result.exit_code == 2
     assert result.output.count("\n") == 1 and "no leaderboard at" in result.output
+
+
+def test_score_a_hybrid_model_reads_it_with_mntp(project: Path, data_root: Path) -> None:
+    out = _score(project, data_root, "--set", "arch=gptbert", "--tasks", "blimp")
+    eval_file = Path(next(line for line in out.splitlines() if line.startswith("eval")).split()[1])
+    stored = json.loads(eval_file.read_text())
+    assert stored["settings"]["mode"] == "auto"
+    (blimp,) = stored["results"]
+    assert blimp["n"] == 67 * 3
+    run_dir = eval_file.parents[2]
+    assert json.loads((run_dir / "model" / "trainers.json").read_text())["objective"] == "hybrid"

@@ -162,3 +162,16 @@ def _cached_bert():
         folder = Path(tempfile.mkdtemp(prefix="bert-"))
         _BERT.append(load_scoring_model(save_tiny_bert(folder, OWN_TEXT * 3)))
     return _BERT[0]
+
+
+@given(st.lists(st.tuples(st.integers(-5, 5), st.integers(-5, 5)), min_size=1, max_size=50))
+def test_ties_are_never_correct_in_either_direction(values: list[tuple[int, int]]) -> None:
+    """acc(good, bad) + acc(bad, good) + tie rate = 1: a tie counts for neither side."""
+    from trainers.evaluate.scorer import PairScores
+
+    good = np.array([float(g) for g, _ in values])
+    bad = np.array([float(b) for _, b in values])
+    forward, backward = PairScores(good, bad), PairScores(bad, good)
+    total = forward.correct.mean() + backward.correct.mean() + forward.ties.mean()
+    assert total == pytest.approx(1.0)
+    assert not (forward.correct & forward.ties).any()
