@@ -33,11 +33,11 @@ def _export(folder: Path, arch: str) -> Path:
     return folder
 
 
-@pytest.fixture(scope="module", params=["gpt", "ltgbert", "gptbert"])
-def exported(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[str, Path]:
-    return request.param, _export(tmp_path_factory.mktemp(request.param), request.param)
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return {
+        arch: _export(tmp_path_factory.mktemp(arch), arch) for arch in ("gpt", "ltgbert", "gptbert")
+    }
 
 
 def _reference(model, text: str, mode: str) -> float:
@@ -59,8 +59,9 @@ def _reference(model, text: str, mode: str) -> float:
     return total
 
 
-def test_trainer_models_match_the_definition(exported: tuple[str, Path]) -> None:
-    arch, folder = exported
+@pytest.mark.parametrize("arch", ["gpt", "ltgbert", "gptbert"])
+def test_trainer_models_match_the_definition(arch: str, exports: dict[str, Path]) -> None:
+    folder = exports[arch]
     model = load_scoring_model(folder)
     mode = {"gpt": "causal", "ltgbert": "masked", "gptbert": "mntp"}[arch]
     scorer = MinimalPairScorer(model, batch_tokens=48)
@@ -69,20 +70,15 @@ def test_trainer_models_match_the_definition(exported: tuple[str, Path]) -> None
     np.testing.assert_allclose(scorer.sentence_scores(SENTENCES), expected, atol=1e-4, rtol=0)
 
 
-def test_gptbert_can_also_be_read_causally(exported: tuple[str, Path]) -> None:
-    arch, folder = exported
-    if arch != "gptbert":
-        pytest.skip("hybrid only")
-    model = load_scoring_model(folder)
+def test_gptbert_can_also_be_read_causally(exports: dict[str, Path]) -> None:
+    model = load_scoring_model(exports["gptbert"])
     expected = [_reference(model, s, "causal") for s in SENTENCES]
     causal = MinimalPairScorer(model, mode="causal").sentence_scores(SENTENCES)
     np.testing.assert_allclose(causal, expected, atol=1e-4, rtol=0)
 
 
-def test_gpt_export_matches_minicons_on_its_hf_copy(exported: tuple[str, Path]) -> None:
-    arch, folder = exported
-    if arch != "gpt":
-        pytest.skip("causal export only")
+def test_gpt_export_matches_minicons_on_its_hf_copy(exports: dict[str, Path]) -> None:
+    folder = exports["gpt"]
     ours = MinimalPairScorer(load_scoring_model(folder)).sentence_scores(SENTENCES)
     theirs = minicons_causal(folder).sequence_score(SENTENCES, reduction=lambda x: x.sum(0).item())
     np.testing.assert_allclose(ours, theirs, atol=1e-4, rtol=0)
