@@ -80,9 +80,16 @@ def docs_to_block(docs: Iterable[Document]) -> pa.Table:
 
 
 def block_from_columns(
-    ids: pa.Array | list[str], texts: pa.Array | list[str], source: str, meta: str | list[str]
+    ids: pa.Array | list[str],
+    texts: pa.Array | list[str],
+    source: str,
+    meta: str | list[str],
+    words: pa.Array | None = None,
 ) -> pa.Table:
-    """Arrow block from columns; ``meta`` may be one JSON string shared by every row."""
+    """Arrow block from columns; ``meta`` may be one JSON string shared by every row.
+
+    ``words`` may be passed when the caller already counted them with ``count_words_array``.
+    """
     text_arr = pa.array(texts, pa.large_string()) if isinstance(texts, list) else texts
     n = len(text_arr)
     meta_arr = (
@@ -95,7 +102,7 @@ def block_from_columns(
             pa.array(ids, pa.string()) if isinstance(ids, list) else ids,
             text_arr.cast(pa.large_string()),
             pa.array([source] * n, pa.string()),
-            count_words_array(text_arr),
+            count_words_array(text_arr) if words is None else words,
             meta_arr,
         ],
         schema=BLOCK_SCHEMA,

@@ -41,18 +41,25 @@ assert {bytes([b]) for b in np.flatnonzero(_ASCII_SPACE)} | _MULTIBYTE_SPACE == 
     ch.encode("utf-8") for ch in _python_whitespace()
 }
 assert {len(seq) for seq in _MULTIBYTE_SPACE} == {2, 3}
+_BY_LEAD: dict[int, list[bytes]] = {}
+for _seq in sorted(_MULTIBYTE_SPACE):
+    _BY_LEAD.setdefault(_seq[0], []).append(_seq)
 
 
 def _space_mask(buf: np.ndarray) -> np.ndarray:
     """True for every byte that belongs to a whitespace character of valid UTF-8 ``buf``."""
     space = _ASCII_SPACE[buf]
     n = len(buf)
-    for seq in _MULTIBYTE_SPACE:
-        starts = np.flatnonzero(buf[: max(n - len(seq) + 1, 0)] == seq[0])
-        for k in range(1, len(seq)):
-            starts = starts[buf[starts + k] == seq[k]]
-        for k in range(len(seq)):
-            space[starts + k] = True
+    for lead, sequences in _BY_LEAD.items():  # one scan per lead byte (4), not per sequence
+        candidates = np.flatnonzero(buf == lead)
+        if not len(candidates):
+            continue
+        for seq in sequences:
+            starts = candidates[candidates + len(seq) <= n]
+            for k in range(1, len(seq)):
+                starts = starts[buf[starts + k] == seq[k]]
+            for k in range(len(seq)):
+                space[starts + k] = True
     return space
 
 
