@@ -60,8 +60,9 @@ def plan_tasks(recipe: Recipe, ctx: CheckContext) -> list[Task]:
 def fingerprint_inputs(recipe: Recipe, ctx: CheckContext) -> dict[str, str]:
     """sha256 of every declared input file, keyed by its data-root-relative path."""
     out = {}
-    for source in recipe.sources:
-        for path in source.input_files(ctx):
+    steps: list[Any] = [*recipe.sources, *recipe.dedup]  # sources and evaluation sets
+    for step in steps:
+        for path in step.input_files(ctx):
             out[display_path(path, ctx.data_root)] = file_sha256(path)
     return dict(sorted(out.items()))
 
@@ -119,7 +120,7 @@ def build(
     shutil.rmtree(tmp, ignore_errors=True)
     manifest = _write_outputs(recipe, assembly, results, tmp, keep, stats)
     manifest["declared_inputs"] = inputs
-    manifest["inputs"] = dict(sorted({**inputs, **read_inputs}.items()))
+    manifest["inputs"] = dict(sorted({**inputs, **read_inputs, **global_ctx.inputs}.items()))
     manifest["reports"] = global_ctx.reports
     manifest["executor"] = {"name": runner.name, "workers": getattr(runner, "workers", None)}
     manifest["built_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

@@ -24,7 +24,7 @@ app = typer.Typer(
 )
 
 # Modules inside corpuskit that add verbs with register(app).
-COMMAND_MODULES = ("corpuskit.cli_core",)
+COMMAND_MODULES = ("corpuskit.cli_core", "corpuskit.cli_builds")
 PLUGIN_GROUP = "corpuskit.commands"
 
 

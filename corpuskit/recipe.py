@@ -199,6 +199,12 @@ class Recipe(BaseModel):
             except CorpuskitError as exc:
                 where = _parse_path(path)
                 items.append(ErrorItem(path, exc.one_line(), line_of(self._lines, where)))
+        # Budget quotas and curriculum stages name sources; check them before any data is read.
+        from corpuskit.assemble import stage2_problems  # assemble imports recipe
+
+        for problem in stage2_problems(self):
+            where = _parse_path(problem.path)
+            items.append(ErrorItem(problem.path, problem.message, line_of(self._lines, where)))
         if items:
             raise RecipeError(items, file=self._file)
 
@@ -265,6 +271,9 @@ def _convert_one(family: str, entry: Any, where: Path_, errors: list[ErrorItem])
         return cls.model_validate(params)  # type: ignore[attr-defined]
     except ValidationError as exc:
         errors.extend(_pydantic_items(exc, where, cls))
+        return None
+    except CorpuskitError as exc:  # e.g. a missing optional dependency found at construction
+        errors.append(ErrorItem(format_path(where), exc.one_line()))
         return None
 
 

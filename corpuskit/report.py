@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from rich.console import Console
@@ -103,7 +102,9 @@ def render_inspect(build: Build, console: Console, *, samples: int, dedup: bool)
             + ", ".join(m["non_commercial_sources"])
         )
     if dedup:
-        render_reports(m, console)
+        from corpuskit.dedup.report import render_dedup_report
+
+        render_dedup_report(m, console)
     if samples:
         sample = Table(title=f"first {samples} documents", title_justify="left")
         sample.add_column("id")
@@ -115,16 +116,6 @@ def render_inspect(build: Build, console: Console, *, samples: int, dedup: bool)
             text = doc.text if len(doc.text) < 200 else doc.text[:200] + "…"
             sample.add_row(doc.id, _n(doc.words), text)
         console.print(sample)
-
-
-def render_reports(manifest: dict[str, Any], console: Console) -> None:
-    """Reports that global steps (dedup, decontamination) published, rendered generically."""
-    reports = manifest.get("reports") or {}
-    if not reports:
-        console.print("no dedup/decontamination reports in this build")
-    for label, report in reports.items():
-        console.print(f"[bold]{label}[/]")
-        console.print_json(json.dumps(report))
 
 
 def steps_table(title: str, summary: str, rows: list[tuple[str, str, str, str]]) -> Table:

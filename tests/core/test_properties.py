@@ -5,12 +5,10 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from corpuskit import Recipe, WordCountFilter, build
-from corpuskit.budget import fill_in_order
 from corpuskit.document import Document, docs_to_block
 from corpuskit.step import RunContext
 from tests.core.helpers import shard_hashes
@@ -28,21 +26,6 @@ def test_filters_only_remove(values: list[str], lo: int, hi: int | None) -> None
     kept_rows = kept.to_pylist()
     assert all(row in block.to_pylist() for row in kept_rows)  # unchanged rows, subset
     assert kept.num_rows + sum(t.num_rows for t in ctx.rejects) == block.num_rows
-
-
-@given(st.lists(st.integers(0, 500), max_size=300), st.integers(1, 20_000), st.integers(0, 99))
-def test_budget_never_exceeded_and_filled_when_possible(
-    words: list[int], total: int, seed: int
-) -> None:
-    arr = np.asarray(words, dtype=np.int64)
-    order = np.random.default_rng(seed).permutation(len(arr))
-    chosen = fill_in_order(arr, order, total)
-    assert len(set(chosen.tolist())) == len(chosen)
-    used = int(arr[chosen].sum()) if len(chosen) else 0
-    assert used <= total
-    leftovers = np.setdiff1d(np.arange(len(arr)), chosen)
-    # nothing left out would still fit: the fill is maximal for this order
-    assert all(used + arr[i] > total for i in leftovers)
 
 
 @settings(max_examples=8)

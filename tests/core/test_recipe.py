@@ -53,7 +53,7 @@ def test_unknown_kind_suggests_near_match(tmp_path: Path) -> None:
         Recipe.from_yaml(path)
     messages = [item.render(str(path)) for item in info.value.items]
     assert messages[0] == (
-        f"{path}:8 filters[0].kind: unknown filters kind 'word_cont' (hint: did you mean word_count?)"
+        f"{path}:8 filters[0].kind: unknown filters kind 'word_cont' (hint: did you mean word_count or char_count?)"
     )
     assert len(messages) == 2  # both problems are reported, not just the first
 

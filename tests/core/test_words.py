@@ -68,6 +68,7 @@ def test_vectorised_handles_every_whitespace_nulls_slices_and_chunks(
         sliced = arr.slice(start, max(len(texts) - start - stop, 0))
         assert count_words_array(sliced).to_pylist() == expected[start : start + len(sliced)]
         chunked = pa.chunked_array([arr, sliced], kind)
-        assert count_words_array(chunked).to_pylist() == expected + expected[
-            start : start + len(sliced)
-        ]
+        assert (
+            count_words_array(chunked).to_pylist()
+            == expected + expected[start : start + len(sliced)]
+        )
