@@ -98,9 +98,24 @@ class GenerationCache:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             target = str(self.path)
         self._db = sqlite3.connect(target, timeout=60.0, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._enable_wal()
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+
+    def _enable_wal(self) -> None:
+        # Switching to WAL needs an exclusive lock and SQLite does not call the busy handler for
+        # it, so forked workers opening the same new file at once would fail with "database is
+        # locked". WAL is persistent: check first, and retry the switch with a short backoff.
+        for attempt in range(200):
+            try:
+                if self._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                    return
+                self._db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError:
+                if attempt == 199:
+                    raise
+                time.sleep(0.05)
 
     def close(self) -> None:
         self._db.close()
