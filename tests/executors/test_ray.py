@@ -1,0 +1,94 @@
+"""The Ray executor (real Ray, local mode) gives the local executor's bytes, even after a worker dies."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from corpuskit import Recipe, build
+from corpuskit.filters import filter_function
+from tests.core.helpers import recipe_dict, shard_hashes, write_corpus
+
+ray = pytest.importorskip("ray")
+
+pytestmark = pytest.mark.ray
+
+
+@pytest.fixture(scope="module")
+def local_ray() -> Iterator[None]:
+    """One small local Ray instance for the module (starting Ray costs seconds)."""
+    started = not ray.is_initialized()
+    if started:
+        ray.init(num_cpus=2, object_store_memory=80 * 1024**2, include_dashboard=False)
+    yield
+    if started:
+        ray.shutdown()
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    write_corpus(tmp_path / "corpus", files=4, lines=300)
+    return tmp_path / "corpus"
+
+
+def _without_run_details(manifest: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in manifest.items() if k not in {"executor", "built_at"}}
+
+
+def test_ray_build_equals_local_build(tmp_path: Path, corpus: Path, local_ray: None) -> None:
+    recipe = Recipe.from_dict(recipe_dict(corpus))
+    on_ray = build(recipe, out=tmp_path / "ray", executor="ray", workers=2)
+    local = build(recipe, out=tmp_path / "local", executor="local", workers=2)
+    assert len(shard_hashes(local.path)) == 3  # 2000 words at 700 words per shard
+    assert shard_hashes(on_ray.path) == shard_hashes(local.path)
+    assert _without_run_details(on_ray.manifest) == _without_run_details(local.manifest)
+    assert on_ray.manifest["executor"] == {"name": "ray", "workers": 2}
+    assert local.manifest["executor"]["name"] == "local"
+    assert not any((tmp_path / "ray" / "t").glob(".work-*"))  # staging removed after publishing
+
+
+def test_worker_killed_mid_build_is_retried(tmp_path: Path, corpus: Path, local_ray: None) -> None:
+    # Defined here, not at module level: Ray must ship the run-time class by value (cloudpickle).
+    @filter_function("die_once_on_part1")
+    def die_once_on_part1(doc, marker: str = ""):  # type: ignore[no-untyped-def]
+        if "part1.txt" in doc.id and not os.path.exists(marker):
+            Path(marker).write_text(str(os.getpid()))
+            os._exit(1)  # the worker process dies without cleanup, as under the OOM killer
+        return True
+
+    marker = tmp_path / "died.pid"
+    data = recipe_dict(corpus)
+    data["filters"].append({"kind": "die_once_on_part1", "marker": str(marker)})
+    recipe = Recipe.from_dict(data)
+    on_ray = build(recipe, out=tmp_path / "ray", executor="ray", workers=2)
+    dead_pid = int(marker.read_text())
+    assert dead_pid != os.getpid()  # it was a Ray worker that died, not this process
+    local = build(recipe, out=tmp_path / "local", executor="local", workers=1)  # marker set
+    assert shard_hashes(on_ray.path) == shard_hashes(local.path)
+    assert _without_run_details(on_ray.manifest) == _without_run_details(local.manifest)
+    assert on_ray.manifest["totals"]["words"] == local.manifest["totals"]["words"] > 1990
+
+
+def test_unknown_option_is_refused_with_the_known_ones() -> None:
+    from corpuskit.errors import CorpuskitError
+    from corpuskit.executors import get_executor
+
+    with pytest.raises(CorpuskitError, match="unknown ray executor option") as info:
+        get_executor("ray", 2, num_cpu=2)
+    assert "num_cpus" in (info.value.hint or "")
+    executor = get_executor("ray", 3, address="auto", max_retries=1)
+    assert (executor.name, executor.workers, executor.address) == ("ray", 3, "auto")  # type: ignore[attr-defined]
+
+
+def test_missing_ray_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    from corpuskit.errors import MissingDependencyError
+    from corpuskit.executors import get_executor
+
+    monkeypatch.setitem(__import__("sys").modules, "ray", None)  # makes `import ray` fail
+    with pytest.raises(MissingDependencyError) as info:
+        get_executor("ray", 2)
+    assert info.value.hint == "pip install 'corpuskit[ray]'"
