@@ -13,6 +13,8 @@ from corpuskit import Recipe, build
 from corpuskit.filters import filter_function
 from tests.core.helpers import recipe_dict, shard_hashes, write_corpus
 
+REPO = Path(__file__).resolve().parents[2]
+
 ray = pytest.importorskip("ray")
 
 pytestmark = pytest.mark.ray
@@ -49,6 +51,22 @@ def test_ray_build_equals_local_build(tmp_path: Path, corpus: Path, local_ray: N
     assert on_ray.manifest["executor"] == {"name": "ray", "workers": 2}
     assert local.manifest["executor"]["name"] == "local"
     assert not any((tmp_path / "ray" / "t").glob(".work-*"))  # staging removed after publishing
+
+
+@pytest.mark.parametrize(
+    "recipe_file",
+    ["recipes/quickstart.yaml", "tests/budget/babylm_mix.yaml"],
+    ids=["quickstart", "babylm_mix"],
+)
+def test_seed_recipes_build_identically_on_ray(
+    tmp_path: Path, data_root: Path, local_ray: None, recipe_file: str
+) -> None:
+    recipe = Recipe.from_yaml(REPO / recipe_file)
+    on_ray = build(recipe, out=tmp_path / "ray", data_root=data_root, executor="ray")
+    local = build(recipe, out=tmp_path / "local", data_root=data_root, workers=2)
+    assert shard_hashes(on_ray.path) == shard_hashes(local.path)
+    assert _without_run_details(on_ray.manifest) == _without_run_details(local.manifest)
+    assert on_ray.manifest["totals"]["words"] == recipe.budget.total  # type: ignore[union-attr]
 
 
 def test_worker_killed_mid_build_is_retried(tmp_path: Path, corpus: Path, local_ray: None) -> None:
