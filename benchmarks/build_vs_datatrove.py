@@ -56,7 +56,7 @@ import corpuskit
 recipe = corpuskit.Recipe(
     name="bench", sources=[{{"kind": "{kind}", "paths": ["{pattern}"]{extra}}}],
     filters=[{{"kind": "word_count", "min_words": 3}}], curriculum={{"kind": "input_order"}},
-    output={{"keep_rejects": False, "shard_words": 50_000_000}},
+    output={{"keep_rejects": False}},
 )
 r = corpuskit.build(recipe, out="{out}", workers={workers}, overwrite=True)
 print(r.manifest["totals"]["words"])

@@ -17,6 +17,7 @@ from corpuskit.document import BLOCK_SCHEMA
 from corpuskit.errors import ErrorItem, RecipeError
 from corpuskit.pipeline import TaskResult, account, account_rejects, labelled, read_staged
 from corpuskit.recipe import Recipe
+from corpuskit.shards import ShardRows
 from corpuskit.step import RunContext
 from corpuskit.words import count_words
 
@@ -25,7 +26,7 @@ from corpuskit.words import count_words
 class Assembly:
     """The ordered output of a build: stages of shard tables, rejects, counters, reports."""
 
-    stages: list[tuple[str, list[pa.Table]]]
+    stages: list[tuple[str, list[ShardRows]]]
     rejects: list[pa.Table]
     stats: Counter[str]
     words_by_source: dict[str, dict[str, int]]
@@ -65,26 +66,22 @@ def assemble(recipe: Recipe, results: list[TaskResult], ctx: RunContext) -> Asse
         report = selection.report
     by_source["selected"] = words_per_source(table)
     stages = [
-        (
-            stage.name,
-            split_by_words(
-                table.take(pa.array(stage.indices, pa.int64())), recipe.output.shard_words
-            ),
-        )
+        (stage.name, split_by_words(table, stage.indices, recipe.output.shard_words))
         for stage in recipe.curriculum.order(table, ctx)
     ]
     return Assembly(stages, rejects, ctx.stats, by_source, report)
 
 
-def split_by_words(table: pa.Table, shard_words: int) -> list[pa.Table]:
-    """Consecutive slices, a new one starting once ``shard_words`` words are reached."""
-    if table.num_rows == 0:
+def split_by_words(table: pa.Table, order: np.ndarray, shard_words: int) -> list[ShardRows]:
+    """Shards of ``table`` rows in ``order``, a new one starting once ``shard_words`` is reached."""
+    order = np.asarray(order, dtype=np.int64)
+    if len(order) == 0:
         return []
-    cumulative = np.cumsum(table["words"].to_numpy())
+    cumulative = np.cumsum(table["words"].to_numpy()[order])
     shard_of_row = np.maximum(cumulative - 1, 0) // shard_words
     cuts = np.flatnonzero(np.diff(shard_of_row)) + 1
-    bounds = [0, *cuts.tolist(), table.num_rows]
-    return [table.slice(a, b - a) for a, b in itertools.pairwise(bounds) if b > a]
+    bounds = [0, *cuts.tolist(), len(order)]
+    return [ShardRows(table, order[a:b]) for a, b in itertools.pairwise(bounds) if b > a]
 
 
 def stage2_problems(recipe: Recipe) -> list[ErrorItem]:

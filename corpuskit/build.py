@@ -18,7 +18,7 @@ from corpuskit import __version__
 from corpuskit.assemble import Assembly, assemble
 from corpuskit.datacard import write_datacard
 from corpuskit.datapaths import display_path, find_data_root
-from corpuskit.document import REJECT_SCHEMA
+from corpuskit.document import BLOCK_SCHEMA, REJECT_SCHEMA
 from corpuskit.errors import OutputExistsError
 from corpuskit.executors import get_executor
 from corpuskit.ledger import build_ledger
@@ -140,7 +140,7 @@ def _write_outputs(
     stats: Counter[str],
 ) -> dict[str, Any]:
     tables = [t for _, stage_tables in assembly.stages for t in stage_tables]
-    shards = write_hf_layout(tmp, tables, tables[0].schema if tables else REJECT_SCHEMA)
+    shards = write_hf_layout(tmp, tables, BLOCK_SCHEMA)
     stages, cursor = [], 0
     for name, stage_tables in assembly.stages:
         files = shards[cursor : cursor + len(stage_tables)]
@@ -181,11 +181,13 @@ def synthetic_share(assembly: Assembly) -> dict[str, Any]:
     import pyarrow.compute as pc
 
     words = total = 0
-    for _, tables in assembly.stages:
-        for table in tables:
-            flag = pc.match_substring(table["meta"], '"synthetic":true')
-            words += int(pc.sum(pc.if_else(flag, table["words"], 0)).as_py() or 0)
-            total += int(pc.sum(table["words"]).as_py() or 0)
+    for _, shards in assembly.stages:
+        for shard in shards:
+            idx = pa.array(shard.indices, pa.int64())
+            shard_words = shard.table["words"].take(idx)
+            flag = pc.match_substring(shard.table["meta"].take(idx), '"synthetic":true')
+            words += int(pc.sum(pc.if_else(flag, shard_words, 0)).as_py() or 0)
+            total += int(pc.sum(shard_words).as_py() or 0)
     return {"words": words, "share": round(words / total, 6) if total else 0.0}
 
 

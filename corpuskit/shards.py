@@ -12,11 +12,12 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -65,15 +66,41 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+@dataclass(frozen=True)
+class ShardRows:
+    """Rows of ``table``, in order, that make one shard; gathered only when the shard is written.
+
+    Keeping shards lazy bounds stage-2 memory by one shard rather than the whole output. A run of
+    consecutive rows is a zero-copy slice of the (memory-mapped) staged table.
+    """
+
+    table: pa.Table
+    indices: np.ndarray
+
+    @property
+    def num_rows(self) -> int:
+        return len(self.indices)
+
+    def materialize(self) -> pa.Table:
+        idx = self.indices
+        first = int(idx[0]) if len(idx) else 0
+        if len(idx) and int(idx[-1]) - first == len(idx) - 1 and bool(np.all(np.diff(idx) == 1)):
+            return self.table.slice(first, len(idx))
+        return self.table.take(pa.array(idx, pa.int64()))
+
+
 def write_hf_layout(
-    directory: Path, tables: list[pa.Table], schema: pa.Schema
+    directory: Path, tables: Sequence[pa.Table | ShardRows], schema: pa.Schema
 ) -> list[dict[str, Any]]:
     """Write shards named like ``save_to_disk`` does, plus ``dataset_info.json``/``state.json``."""
     directory.mkdir(parents=True, exist_ok=True)
     tables = tables or [schema.empty_table()]
     total = len(tables)
     shards = [
-        write_arrow_stream(t, directory / f"data-{i:05d}-of-{total:05d}.arrow")
+        write_arrow_stream(
+            t.materialize() if isinstance(t, ShardRows) else t,
+            directory / f"data-{i:05d}-of-{total:05d}.arrow",
+        )
         for i, t in enumerate(tables)
     ]
     info = {"citation": "", "description": "", "features": hf_features(schema), "homepage": ""}
