@@ -74,6 +74,7 @@ def build(
     data_root: str | Path | None = None,
     workers: int | None = None,
     executor: str = "local",
+    executor_options: dict[str, Any] | None = None,
     overwrite: bool = False,
     keep_rejects: bool | None = None,
     progress: Any = None,
@@ -102,7 +103,7 @@ def build(
     work_dir.mkdir(parents=True, exist_ok=True)
     cache_dir = Path(out) / ".cache"
     plan = BuildPlan(recipe, root, work_dir, plan_tasks(recipe, check_ctx), cache_dir)
-    runner = get_executor(executor, workers)
+    runner = get_executor(executor, workers, **(executor_options or {}))
     on_done = progress.advance if progress is not None else (lambda _r: None)
     if progress is not None:
         progress.start(len(plan.tasks))

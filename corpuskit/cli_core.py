@@ -77,6 +77,10 @@ def build_cmd(
         None, "--workers", help="worker processes (default: all cores)"
     ),
     executor: str = typer.Option("local", "--executor", help="local or ray"),
+    address: str | None = typer.Option(
+        None, "--address", help="ray: cluster address (e.g. auto); default starts Ray locally"
+    ),
+    num_cpus: int | None = typer.Option(None, "--num-cpus", help="ray: CPUs for a local Ray"),
     overwrite: bool = typer.Option(
         False, "--overwrite", help="replace a different build at the same path"
     ),
@@ -103,6 +107,9 @@ def build_cmd(
             data_root=data_root,
             workers=workers,
             executor=executor,
+            executor_options={
+                k: v for k, v in (("address", address), ("num_cpus", num_cpus)) if v is not None
+            },
             overwrite=overwrite,
             keep_rejects=keep_rejects,
             progress=_BuildProgress(progress),
