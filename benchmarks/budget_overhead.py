@@ -15,37 +15,12 @@ counts the smaller output the budget writes).
 from __future__ import annotations
 
 import argparse
-import gzip
-import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _inputs import REPO, make_input
 from _measure import run_measured
-
-REPO = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("CORPUSKIT_DATA", REPO.parent / "shared" / "data"))
-
-
-def make_input(directory: Path, words: int, files: int) -> int:
-    lines = []
-    for path in sorted((DATA / "gutenberg").glob("*.txt")):
-        lines += [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
-    with gzip.open(DATA / "switchboard" / "swda_all_dialogues.txt.gz", "rt") as handle:
-        lines += [ln.split("|")[1] for ln in handle if ln.count("|") >= 2]
-    directory.mkdir(parents=True, exist_ok=True)
-    per_file, total, i = words // files, 0, 0
-    for f in range(files):
-        got = 0
-        with (directory / f"part{f:02d}.txt").open("w") as txt:
-            while got < per_file:
-                line = lines[i % len(lines)]
-                i += 1
-                txt.write(line + "\n")
-                got += len(line.split())
-        total += got
-    return total
-
 
 BUILD = """
 import json, time

@@ -13,43 +13,13 @@ peak memory is the RSS of its whole process tree, sampled every 20 ms.
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
-import os
 import shutil
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _inputs import REPO, make_input
 from _measure import run_measured
-
-REPO = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("CORPUSKIT_DATA", REPO.parent / "shared" / "data"))
-
-
-def make_input(directory: Path, words: int, files: int) -> int:
-    lines = []
-    for path in sorted((DATA / "gutenberg").glob("*.txt")):
-        lines += [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
-    with gzip.open(DATA / "switchboard" / "swda_all_dialogues.txt.gz", "rt") as handle:
-        lines += [ln.split("|")[1] for ln in handle if ln.count("|") >= 2]
-    directory.mkdir(parents=True, exist_ok=True)
-    per_file, total, i = words // files, 0, 0
-    for f in range(files):
-        got = 0
-        with (
-            (directory / f"part{f:02d}.txt").open("w") as txt,
-            (directory / f"part{f:02d}.jsonl").open("w") as jsonl,
-        ):
-            while got < per_file:
-                line = lines[i % len(lines)]
-                i += 1
-                txt.write(line + "\n")
-                jsonl.write(json.dumps({"text": line, "id": f"{f}-{i}"}) + "\n")
-                got += len(line.split())
-        total += got
-    return total
-
 
 CORPUSKIT = """
 import corpuskit
@@ -87,7 +57,7 @@ def main() -> None:
     args = parser.parse_args()
     src = args.work / f"input-{args.words}"
     if not src.exists():
-        make_input(src, args.words, args.files)
+        make_input(src, args.words, args.files, jsonl=True)
     total_in = sum(len(ln.split()) for p in src.glob("*.txt") for ln in p.open())
     rows = []
     from corpuskit.registry import registry, step_kinds
