@@ -1,0 +1,96 @@
+"""The documentation's examples run: tutorial commands, the tutorial recipe, the generated reference."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from corpuskit import Recipe, build
+from corpuskit.cli import app
+
+REPO = Path(__file__).resolve().parents[2]
+DOCS = REPO / "docs"
+TUTORIAL = (DOCS / "tutorial.md").read_text()
+runner = CliRunner()
+
+
+def fenced(text: str, lang: str) -> list[str]:
+    return re.findall(rf"```{lang}\n(.*?)```", text, re.DOTALL)
+
+
+def tutorial_commands() -> list[str]:
+    """Lines of the tutorial's bash blocks that start with `corpuskit validate` or `build`."""
+    blocks = [
+        b
+        for b in fenced(TUTORIAL, "bash")
+        if b.startswith(("corpuskit validate", "corpuskit build"))
+    ]
+    return [line for block in blocks for line in block.splitlines() if line.strip()]
+
+
+def test_the_tutorial_shows_validate_and_build_commands() -> None:
+    assert tutorial_commands() == [
+        "corpuskit validate recipes/quickstart.yaml recipes/wiktionary.yaml",
+        "corpuskit build recipes/quickstart.yaml --budget 20000",
+        "corpuskit build recipes/wiktionary.yaml --budget 20000",
+    ]
+
+
+def test_tutorial_commands_run(
+    data_root: Path, chdir_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run from a folder with the repository's recipes, as a newcomer would from the root."""
+    monkeypatch.setenv("CORPUSKIT_DATA", str(data_root))
+    (chdir_tmp / "recipes").symlink_to(REPO / "recipes")
+    for command in tutorial_commands():
+        argv = shlex.split(command, comments=True)
+        assert argv[0] == "corpuskit"
+        result = runner.invoke(app, argv[1:])
+        assert result.exit_code == 0, f"{command}\n{result.output}"
+        if argv[1] == "build":
+            path = Path(result.output.strip().splitlines()[-1])
+            assert (chdir_tmp / path / "manifest.json").is_file()
+            assert Recipe.from_yaml(argv[2]).name == path.parent.name
+    built = sorted(p.parent.parent.name for p in chdir_tmp.glob("out/*/*/manifest.json"))
+    assert built == ["quickstart", "wiktionary"]
+
+
+def test_the_tutorial_validate_output_matches_the_shown_hashes(data_root: Path) -> None:
+    shown = fenced(TUTORIAL, "text")[0].split()
+    for path, _ok, name, digest in zip(*[iter(shown)] * 4, strict=True):
+        recipe = Recipe.from_yaml(REPO / path)
+        assert (recipe.name, recipe.hash) == (name, digest)
+
+
+def test_the_tutorial_recipe_builds(data_root: Path, tmp_path: Path) -> None:
+    data = yaml.safe_load(fenced(TUTORIAL, "yaml")[0])
+    recipe = Recipe.from_dict(data).with_budget(5_000)
+    recipe.check(data_root)
+    result = build(recipe, out=tmp_path, data_root=data_root)
+    words = {}
+    for doc in result.open().documents():
+        words[doc.source] = words.get(doc.source, 0) + doc.words
+    assert words == {"books": 1_500, "talk": 3_500}
+
+
+def test_the_recipe_reference_is_up_to_date() -> None:
+    check = subprocess.run(
+        [sys.executable, str(DOCS / "gen_reference.py"), "--check"], capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stderr
+
+
+def test_doc_links_point_to_existing_pages() -> None:
+    nav = yaml.safe_load((REPO / "mkdocs.yml").read_text())["nav"]
+    pages = {next(iter(entry.values())) for entry in nav}
+    assert pages == {p.name for p in DOCS.glob("*.md")}
+    for page in DOCS.glob("*.md"):
+        for target in re.findall(r"\]\(([\w-]+\.md)(?:#[\w-]+)?\)", page.read_text()):
+            assert (DOCS / target).is_file(), f"{page.name} links to missing {target}"
