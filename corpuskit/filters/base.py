@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import create_model
 
-from corpuskit.document import Document, block_to_docs, docs_to_block
+from corpuskit.document import BLOCK_SCHEMA, Document, block_to_docs, docs_to_block
 from corpuskit.step import Drop, RunContext, Step
 
 Verdict = bool | Drop
@@ -104,11 +104,15 @@ class Mapper(BlockStep):
         mask = self.applies_mask(block)
         if mask is None:
             return self.map_block(block)
-        idx = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
-        rest = np.flatnonzero(~mask.to_numpy(zero_copy_only=False))
-        combined = pa.concat_tables([self.map_block(block.take(idx)), block.take(rest)])
-        inverse = np.argsort(np.concatenate([idx, rest]), kind="stable")
-        return combined.take(inverse)
+        chosen = mask.to_numpy(zero_copy_only=False)
+        if chosen.all():
+            return self.map_block(block)
+        if not chosen.any():
+            return block
+        # A stage-1 block holds one source's partition, so mixed blocks are rare; a mapper may
+        # change the number of rows (sentence splitting), so mapped rows simply come first.
+        mapped = self.map_block(block.filter(mask)).cast(BLOCK_SCHEMA)
+        return pa.concat_tables([mapped, block.filter(pc.invert(mask)).cast(BLOCK_SCHEMA)])
 
 
 def as_string_array(values: Sequence[str | None] | pa.Array | pa.ChunkedArray) -> pa.Array:

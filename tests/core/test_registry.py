@@ -100,3 +100,17 @@ def test_unknown_kind_suggests_and_bad_target_explains() -> None:
         registry("filters").get("wordcount")
     with pytest.raises(UnknownStepError, match="cannot import filters target 'nope.mod:X'"):
         registry("filters").get("nope.mod:X")
+
+
+def test_mapper_restricted_to_one_source_leaves_the_other_alone(tmp_path: Path) -> None:
+    recipe = Recipe(
+        name="only",
+        sources=[
+            {"kind": "documents", "name": "a", "documents": ["x   y", "p  q"]},
+            {"kind": "documents", "name": "b", "documents": ["m   n"]},
+        ],
+        filters=[{"kind": "normalize_whitespace", "only_sources": ["a"]}],
+        curriculum={"kind": "input_order"},
+    )
+    docs = list(read_shards(build(recipe, out=tmp_path, workers=1).path))
+    assert [(d.source, d.text) for d in docs] == [("a", "x y"), ("a", "p q"), ("b", "m   n")]
