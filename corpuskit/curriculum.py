@@ -19,7 +19,6 @@ the seeded hash order, so every ordering is total and independent of input order
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from corpuskit.budget import seeded_keys
 from corpuskit.errors import CorpuskitError, ErrorItem
+from corpuskit.registry import import_object
 from corpuskit.step import CheckContext, RunContext, Step
 
 if TYPE_CHECKING:
@@ -73,9 +73,8 @@ def _check_key(value: str) -> str:
 
 
 def _user_function(target: str) -> Callable[[pa.Table], Any]:
-    module_name, _, attr = target.partition(":")
     try:
-        fn = getattr(importlib.import_module(module_name), attr)
+        fn = import_object(target)
     except (ImportError, AttributeError) as exc:
         raise CurriculumError(
             f"cannot import order key {target!r}: {exc}",

@@ -23,8 +23,3 @@ def hash_order(
     """Row indices sorted by seeded hash key (ties, which need a 64-bit collision, by id)."""
     keys = hash_keys(ids, seed, salt)
     return np.argsort(keys, kind="stable").astype(np.int64)
-
-
-def stable_digest(text: str, length: int = 16) -> str:
-    """Short hex content digest for ids derived from content."""
-    return xxhash.xxh3_128_hexdigest(text.encode("utf-8"))[:length]

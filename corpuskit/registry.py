@@ -64,9 +64,8 @@ class Registry:
         raise UnknownStepError(f"unknown {self.family} kind {kind!r}", hint=hint)
 
     def _import_target(self, target: str) -> type:
-        module_name, _, attr = target.partition(":")
         try:
-            obj = getattr(importlib.import_module(module_name), attr)
+            obj = import_object(target)
         except (ImportError, AttributeError) as exc:
             raise UnknownStepError(
                 f"cannot import {self.family} target {target!r}: {exc}",
@@ -79,6 +78,12 @@ class Registry:
             family, _, kind = ep.name.partition(".")
             if family == self.family and kind not in self._classes:
                 self._classes[kind] = ep.load()
+
+
+def import_object(target: str) -> Any:
+    """The object a ``"package.module:attr"`` target names (raises ImportError/AttributeError)."""
+    module_name, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module_name), attr)
 
 
 REGISTRIES: dict[str, Registry] = {family: Registry(family) for family in FAMILIES}

@@ -8,7 +8,6 @@ from typing import Any
 from pydantic import Field
 
 from corpuskit.document import Document
-from corpuskit.hashing import stable_digest
 from corpuskit.sources.base import Source
 from corpuskit.step import RunContext
 
@@ -33,8 +32,3 @@ class DocumentsSource(Source, kind="documents"):
                 doc_id = str(item.get("id") or f"{name}:{index}")
                 meta = dict(item.get("meta") or {})
             yield Document(doc_id, text, name, {**self.base_meta(), **meta})
-
-
-def content_id(source: str, text: str) -> str:
-    """Id from content, for sources without a natural position."""
-    return f"{source}:{stable_digest(text)}"

@@ -14,13 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from corpuskit.datapaths import display_path
 from corpuskit.errors import InputError
-from corpuskit.sources.base import Source
 from corpuskit.sources.records import BATCH_ROWS, RecordItem
-from corpuskit.sources.render import RecordRenderer, check_template
+from corpuskit.sources.render import RecordFieldsSource, RecordRenderer
 from corpuskit.sources.tabular import emit_records, vector_blocks
 from corpuskit.sources.textio import file_sha256
 from corpuskit.step import CheckContext, RunContext
@@ -28,7 +27,7 @@ from corpuskit.step import CheckContext, RunContext
 DISK_MARKERS = ("dataset_dict.json", "state.json")
 
 
-class HFDatasetSource(Source, kind="hf_dataset"):
+class HFDatasetSource(RecordFieldsSource, kind="hf_dataset"):
     """A Hugging Face dataset: ``load_from_disk`` for saved datasets, else ``load_dataset``."""
 
     path: str = Field(
@@ -38,26 +37,9 @@ class HFDatasetSource(Source, kind="hf_dataset"):
     split: str = Field(default="train", description="split to read (for dataset dicts)")
     config: str | None = Field(default=None, description="dataset configuration name (hub)")
     streaming: bool = Field(default=False, description="iterate load_dataset without a download")
-    text_fields: list[str] = Field(default=["text"], description="columns joined into the text")
-    join: str = Field(default="\n", description="separator between several text columns")
-    template: str | None = Field(
-        default=None, description="render the text with {column} placeholders"
-    )
-    id_field: str | None = Field(default=None, description="column with a unique id")
-    meta_fields: list[str] = Field(default=[], description="columns copied into each doc's meta")
     rows_per_partition: int = Field(
         default=1_000_000, ge=1, description="rows per partition (saved datasets)"
     )
-
-    @field_validator("template")
-    @classmethod
-    def _valid_template(cls, value: str | None) -> str | None:
-        return check_template(value)
-
-    @field_validator("text_fields", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
 
     def local_path(self, data_root: Path | None) -> Path | None:
         """The dataset's directory when the path is local, None for a hub id."""

@@ -12,6 +12,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import Field, field_validator
+
+from corpuskit.sources.base import Source
 from corpuskit.sources.emit import MALFORMED_RECORD, MISSING_FIELD
 
 
@@ -86,3 +89,30 @@ class RecordRenderer:
 
     def meta(self, record: Mapping[str, Any]) -> dict[str, Any]:
         return {name: record.get(name) for name in self.meta_fields}
+
+
+class RecordFieldsSource(Source):
+    """Base of sources of records: which fields make the text, the id and the meta."""
+
+    text_fields: list[str] = Field(
+        default=["text"], description="fields whose values, joined by `join`, are the text"
+    )
+    join: str = Field(default="\n", description="separator between several text fields")
+    template: str | None = Field(
+        default=None,
+        description="render the text from a template with {field} placeholders instead",
+    )
+    id_field: str | None = Field(
+        default=None, description="field holding a unique id (default: the record's position)"
+    )
+    meta_fields: list[str] = Field(default=[], description="fields copied into each doc's meta")
+
+    @field_validator("template")
+    @classmethod
+    def _valid_template(cls, value: str | None) -> str | None:
+        return check_template(value)
+
+    @field_validator("text_fields", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value

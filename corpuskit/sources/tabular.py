@@ -17,11 +17,10 @@ import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from corpuskit.datapaths import display_path, expand_paths
 from corpuskit.document import block_from_columns, dump_meta
-from corpuskit.sources.base import Source
 from corpuskit.sources.emit import MISSING_FIELD, Emitter
 from corpuskit.sources.records import (
     RecordItem,
@@ -30,7 +29,7 @@ from corpuskit.sources.records import (
     parquet_row_group_ranges,
     table_batches,
 )
-from corpuskit.sources.render import RecordProblemError, RecordRenderer, check_template
+from corpuskit.sources.render import RecordFieldsSource, RecordProblemError, RecordRenderer
 from corpuskit.sources.textio import file_sha256
 from corpuskit.step import CheckContext, RunContext
 
@@ -71,34 +70,12 @@ def emit_records(
     yield from out.finish()
 
 
-class TabularSource(Source):
-    """Base of the record sources: which fields make the text, the id and the meta."""
+class TabularSource(RecordFieldsSource):
+    """Base of the file-based record sources (jsonl, csv/tsv, parquet, arrow)."""
 
     paths: list[str] = Field(
         description="files or glob patterns; relative ones are under the data root"
     )
-    text_fields: list[str] = Field(
-        default=["text"], description="fields whose values, joined by `join`, are the text"
-    )
-    join: str = Field(default="\n", description="separator between several text fields")
-    template: str | None = Field(
-        default=None,
-        description="render the text from a template with {field} placeholders instead",
-    )
-    id_field: str | None = Field(
-        default=None, description="field holding a unique id (default: <file>:<line or row>)"
-    )
-    meta_fields: list[str] = Field(default=[], description="fields copied into each doc's meta")
-
-    @field_validator("template")
-    @classmethod
-    def _valid_template(cls, value: str | None) -> str | None:
-        return check_template(value)
-
-    @field_validator("text_fields", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
 
     def input_files(self, ctx: CheckContext) -> list[Path]:
         return expand_paths(self.paths, ctx.data_root, what=f"source {self.label}")
