@@ -133,7 +133,13 @@ def main() -> None:
         else f"cpu ({torch.get_num_threads()} threads)"
     )
     print(f"device: {name}; torch {torch.__version__}", file=sys.stderr)
-    rows = []
+    # Rows print as they are measured (flushed): a run cut short still leaves its figures.
+    print(f"| config | trainer | tokens/s | MFU | mean train loss |  device: {name}", flush=True)
+    print("|---|---|---|---|---|", flush=True)
+
+    def emit(*cells: str) -> None:
+        print("| " + " | ".join(cells) + " |", flush=True)
+
     with tempfile.TemporaryDirectory() as tmp:
         for cfg_name in opts.configs:
             over = [
@@ -164,16 +170,10 @@ def main() -> None:
             b = max(rb, key=lambda r: r["tokens_per_s"])
             for label, r in (("trainers", a), ("HF Trainer", b)):
                 mfu = f"{r['tokens_per_s'] * flops / peak:.1%}" if peak else "n/a"
-                rows.append((cfg_name, label, f"{r['tokens_per_s']:,.0f}", mfu, f"{r['loss']:.3f}"))
-            rows.append(
-                (cfg_name, "ratio", f"{a['tokens_per_s'] / b['tokens_per_s']:.2f}x", "", "")
-            )
+                emit(cfg_name, label, f"{r['tokens_per_s']:,.0f}", mfu, f"{r['loss']:.3f}")
+            emit(cfg_name, "ratio", f"{a['tokens_per_s'] / b['tokens_per_s']:.2f}x", "", "")
             minutes = 10 * 10e6 * TOKENS_PER_WORD_BABYLM / a["tokens_per_s"] / 60
-            rows.append((cfg_name, "strict-small 10 ep", f"≈{minutes:,.1f} min", "", ""))
-    print(f"| config | trainer | tokens/s | MFU | mean train loss |  device: {name}")
-    print("|---|---|---|---|---|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+            emit(cfg_name, "strict-small 10 ep", f"≈{minutes:,.1f} min", "", "")
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ def score_command(
     finetune: list[str] = typer.Option(
         [], "--finetune-set", help="fine-tuning override key=value, e.g. max_train=64 (repeatable)"
     ),
+    device: str = typer.Option("auto", "--device", help="evaluate on auto | cpu | cuda"),
     data_root: Path | None = data_root_option(),
     out: Path = typer.Option(Path("out"), "--out", help="build output folder"),
     runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="training runs folder"),
@@ -50,6 +51,7 @@ def score_command(
         reduction=_choice("--reduction", reduction, ("sum", "mean")),  # type: ignore[arg-type]
         precision=_choice("--precision", precision, ("float32", "float64")),  # type: ignore[arg-type]
         finetune=_finetune_overrides(finetune),
+        device=device,
     )
     outcome = score(
         recipe,

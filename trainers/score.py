@@ -36,12 +36,16 @@ def leaderboard_train_hash(config: TrainConfig) -> str:
 
 
 def task_labels(tasks: list[str], settings: EvalSettings) -> dict[str, str]:
-    """Leaderboard names: a subset run is ``blimp@20`` so it never mixes with full scores."""
+    """Leaderboard names: a subset run is ``blimp@20`` so it never mixes with full scores.
+
+    ``--limit`` cuts pair tasks only; fine-tuning tasks always run whole and keep their names.
+    """
     if settings.limit is None:
         return {}
     from trainers.evaluate.tasks import resolve_task
 
-    return {(name := resolve_task(t).name): f"{name}@{settings.limit}" for t in tasks}
+    specs = [resolve_task(t) for t in tasks]
+    return {s.name: f"{s.name}@{settings.limit}" for s in specs if s.kind != "finetune"}
 
 
 def score(

@@ -27,7 +27,7 @@ from trainers.data import BlockOrder, check_trainable, tokenize_build, val_block
 from trainers.errors import ResumeMismatchError, TrainConfigError
 from trainers.models import build_model, count_params, export
 from trainers.models.layers import ModelArgs, document_ids
-from trainers.objectives import IGNORE, Batch, loss_of, make_batch
+from trainers.objectives import IGNORE, Batch, make_batch, summed_loss
 from trainers.optim import lr_at, make_optimizer
 from trainers.run import (
     FLOPS_FORMULA,
@@ -194,7 +194,9 @@ class _Loop:
             torch.autocast(device, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
         )
         compiled = config.compile == "on" or (config.compile == "auto" and device == "cuda")
-        self.forward = torch.compile(model) if compiled else model
+        # The loss is compiled with the model: the fp32 upcast of the (B, T, V) logits and the
+        # cross-entropy fuse instead of materialising a float copy of the logits.
+        self.forward_loss = torch.compile(self._summed_loss) if compiled else self._summed_loss
         self.flops_per_token = flops_per_token(model, config)
         self.peak = peak_flops(device, config)
 
@@ -228,9 +230,15 @@ class _Loop:
             kwargs["doc_ids"] = document_ids(inputs, BOS)
         if batch.causal is not None:
             kwargs["causal"] = batch.causal.to(self.device)
+        targets = batch.targets.to(self.device, non_blocking=True)
         with self.autocast:
-            logits = self.forward(inputs, **kwargs)  # (B, T, V)
-        return loss_of(logits, batch.targets.to(self.device, non_blocking=True), n)
+            total = self.forward_loss(inputs, targets, **kwargs)
+        return total / max(n, 1)
+
+    def _summed_loss(
+        self, inputs: torch.Tensor, targets: torch.Tensor, **kwargs: Any
+    ) -> torch.Tensor:
+        return summed_loss(self.model(inputs, **kwargs), targets)  # logits (B, T, V)
 
     def run(self, state: dict[str, Any], total: int, stop_after: int | None) -> dict[str, Any]:
         c, B = self.config, self.config.batch_size

@@ -129,3 +129,12 @@ def test_score_a_hybrid_model_reads_it_with_mntp(project: Path, data_root: Path)
     assert blimp["n"] == 67 * 3
     run_dir = eval_file.parents[2]
     assert json.loads((run_dir / "model" / "trainers.json").read_text())["objective"] == "hybrid"
+
+
+def test_limit_labels_pair_tasks_only() -> None:
+    from trainers.evaluate.runner import EvalSettings
+    from trainers.score import task_labels
+
+    tasks = ["blimp", "rte", "ewok"]
+    assert task_labels(tasks, EvalSettings()) == {}
+    assert task_labels(tasks, EvalSettings(limit=100)) == {"blimp": "blimp@100", "ewok": "ewok@100"}

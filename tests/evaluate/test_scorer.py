@@ -175,3 +175,16 @@ def test_ties_are_never_correct_in_either_direction(values: list[tuple[int, int]
     total = forward.correct.mean() + backward.correct.mean() + forward.ties.mean()
     assert total == pytest.approx(1.0)
     assert not (forward.correct & forward.ties).any()
+
+
+def test_device_names_are_checked() -> None:
+    from trainers.evaluate.errors import ScoringModelError
+    from trainers.evaluate.models import resolve_device
+
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(ScoringModelError, match="unknown device 'tpu'"):
+        resolve_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ScoringModelError, match="no CUDA device"):
+            resolve_device("cuda")

@@ -38,6 +38,7 @@ def test_the_seed_recipes_are_all_there() -> None:
         "class-it-sequential",
         "combined",
         "grammar",
+        "paraphrase-pairs",
         "paraphrase",
         "quickstart",
         "wiktionary",

@@ -59,6 +59,28 @@ class ScoringModel:
     def special_ids(self) -> set[int]:
         return {int(i) for i in self.tokenizer.all_special_ids}
 
+    def to(self, device: str) -> ScoringModel:
+        """Move the module to ``device`` (``auto``: CUDA when there is one); returns self."""
+        self.module.to(resolve_device(device))
+        return self
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` → cuda when available, else cpu; ``cuda`` without a GPU is a located error."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ScoringModelError(
+            f"device {device!r} asked for, but torch sees no CUDA device",
+            hint="use --device cpu (or auto)",
+            location="--device",
+        )
+    if not device.startswith(("cpu", "cuda")):
+        raise ScoringModelError(
+            f"unknown device {device!r} (expected auto, cpu or cuda)", location="--device"
+        )
+    return torch.device(device)
+
 
 def load_scoring_model(
     model: str | Path | tuple[nn.Module, Any], *, objective: str | None = None

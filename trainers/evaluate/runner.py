@@ -67,6 +67,9 @@ class EvalSettings:
     reduction: Literal["sum", "mean"] = "sum"
     precision: Literal["float32", "float64"] = "float32"
     finetune: dict[str, Any] = field(default_factory=dict)  # FinetuneSettings overrides
+    # Where the model runs: auto = CUDA when available. Not part of the cache key: CPU and GPU
+    # scores agree to float32 rounding (tests/evaluate/test_gpu.py), like batch size.
+    device: str = "auto"
 
 
 @dataclass
@@ -109,7 +112,8 @@ def score_pair_task(scorer: MinimalPairScorer, spec: TaskSpec, pairs: list[Pair]
 
 
 def eval_key(specs: list[TaskSpec], settings: EvalSettings) -> str:
-    payload = [EVAL_VERSION, [s.model_dump(mode="json") for s in specs], asdict(settings)]
+    keyed = {k: v for k, v in asdict(settings).items() if k != "device"}
+    payload = [EVAL_VERSION, [s.model_dump(mode="json") for s in specs], keyed]
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
@@ -131,7 +135,11 @@ def evaluate(
         stored = json.loads(path.read_text())
         results = [TaskResult.from_dict(r) for r in stored["results"]]
         return EvalReport(results, key, cached=True, path=path)
-    scoring = model if isinstance(model, ScoringModel) else load_scoring_model(model)
+    # A ScoringModel passed in stays where its caller put it; one loaded here follows settings.
+    if isinstance(model, ScoringModel):
+        scoring = model
+    else:
+        scoring = load_scoring_model(model).to(settings.device)
     results = [_run_task(scoring, spec, data_root, settings) for spec in specs]
     if path is not None:
         _write_json(
