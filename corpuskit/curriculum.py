@@ -29,8 +29,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from corpuskit.budget import seeded_keys
 from corpuskit.errors import CorpuskitError, ErrorItem
+from corpuskit.hashing import hash_keys
 from corpuskit.registry import import_object
 from corpuskit.step import CheckContext, RunContext, Step
 
@@ -125,7 +125,7 @@ def sort_rows(
 ) -> np.ndarray:
     """``rows`` of ``table`` sorted by ``key`` (ties, and ``hash``, by the seeded id hash)."""
     part = table.take(pa.array(rows, pa.int64()))
-    tiebreak = seeded_keys(part["id"], seed, salt="curriculum")
+    tiebreak = hash_keys(part["id"], seed, salt="curriculum")
     if key == "hash":
         primary = np.zeros(part.num_rows)
     elif key == "length":

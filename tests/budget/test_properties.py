@@ -10,7 +10,8 @@ import xxhash
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from corpuskit.budget import WordBudget, apportion, ordered_head, seeded_keys, take_prefix
+from corpuskit.budget import WordBudget, apportion, ordered_head, take_prefix
+from corpuskit.hashing import hash_keys
 from corpuskit.step import RunContext
 from corpuskit.words import count_words
 from tests.budget.tables import by_id, make_table, words_of
@@ -135,7 +136,7 @@ def test_take_prefix_is_the_longest_fitting_prefix_and_nests(
 
 
 def reference_key(text: str, seed: int, salt: str) -> int:
-    """The documented definition of ``seeded_keys``, one id at a time in plain Python."""
+    """The documented definition of ``hash_keys``, one id at a time in plain Python."""
     mask = 2**64 - 1
 
     def mix(x: int) -> int:
@@ -152,20 +153,20 @@ def reference_key(text: str, seed: int, salt: str) -> int:
 
 
 @given(st.lists(st.text(max_size=30), max_size=60), st.integers(0, 2**32), st.text(max_size=5))
-def test_seeded_keys_match_their_definition_on_any_unicode(
+def test_hash_keys_match_their_definition_on_any_unicode(
     texts: list[str], seed: int, salt: str
 ) -> None:
     expected = [reference_key(t, seed, salt) for t in texts]
-    assert seeded_keys(pa.array(texts, pa.string()), seed, salt).tolist() == expected
+    assert hash_keys(pa.array(texts, pa.string()), seed, salt).tolist() == expected
     chunked = pa.chunked_array([pa.array(texts[:3], pa.string()), pa.array(texts[3:], pa.string())])
-    assert seeded_keys(chunked, seed, salt).tolist() == expected
+    assert hash_keys(chunked, seed, salt).tolist() == expected
     sliced = pa.array(["pad", *texts], pa.large_string()).slice(1)
-    assert seeded_keys(sliced, seed, salt).tolist() == expected
+    assert hash_keys(sliced, seed, salt).tolist() == expected
 
 
-def test_seeded_keys_span_long_ids_and_many_rows() -> None:
+def test_hash_keys_span_long_ids_and_many_rows() -> None:
     texts = ["x" * 70_000, "", "é" * 40_000, *[f"doc:{i}" for i in range(20_000)]]
-    keys = seeded_keys(pa.array(texts), 7, "s")
+    keys = hash_keys(pa.array(texts), 7, "s")
     assert keys[:3].tolist() == [reference_key(t, 7, "s") for t in texts[:3]]
     assert keys[-1] == reference_key(texts[-1], 7, "s")
     assert len(set(keys.tolist())) == len(texts)
@@ -174,7 +175,7 @@ def test_seeded_keys_span_long_ids_and_many_rows() -> None:
 @given(st.lists(st.integers(0, 20), max_size=300), st.integers(0, 4000), st.integers(0, 9))
 def test_ordered_head_is_the_head_of_the_full_sort(words: list[int], quota: int, seed: int) -> None:
     arr = np.asarray(words, dtype=np.int64)
-    keys = seeded_keys(pa.array([f"d{i}" for i in range(len(arr))]), seed)
+    keys = hash_keys(pa.array([f"d{i}" for i in range(len(arr))]), seed)
     members = np.flatnonzero(np.arange(len(arr)) % 3 != 0)  # a key's rows: not all rows
     full = members[np.argsort(keys[members], kind="stable")]
     head = ordered_head(keys, arr, members, quota)
