@@ -48,8 +48,8 @@ class EngineConfig:
     """Concurrency, rate limits, retry policy, caps and prices for one generator."""
 
     concurrency: int = 8
-    rpm: int | None = None
-    tpm: int | None = None
+    rpm: float | None = None  # this worker's share of the build's limits
+    tpm: float | None = None
     max_retries: int = 5
     backoff_base_s: float = 0.5
     backoff_max_s: float = 30.0
@@ -63,7 +63,7 @@ class EngineConfig:
 class RateLimiter:
     """Token buckets for requests and tokens per minute, each holding one second's worth."""
 
-    def __init__(self, rpm: int | None, tpm: int | None):
+    def __init__(self, rpm: float | None, tpm: float | None):
         self.rpm, self.tpm = rpm, tpm
         # One second of burst keeps a fresh limiter from firing a whole minute's quota at once.
         self._req = (rpm or 0) / 60
