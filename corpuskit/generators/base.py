@@ -53,7 +53,8 @@ class Generator(BlockStep):
         ge=0,
         description=(
             "word quota for this generator's documents in the whole build (count_words): the "
-            "output never holds more, and holds it all when the seeds suffice"
+            "output never holds more, and less only by part of one document when the "
+            "partitions' allowances produce enough (see partition_headroom)"
         ),
     )
     partition_headroom: float | None = Field(
