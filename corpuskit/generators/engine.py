@@ -3,8 +3,10 @@
 ``run_items`` takes work items in a fixed order and hands their outcomes to ``admit`` in that same
 order, whatever order the answers arrive in; when ``admit`` returns False (a word quota is full) no
 new request is started. Requests already in flight finish and are cached (their cost is spent
-anyway, and a later build with a larger quota reuses them) but are not admitted. The event loop is
-created inside ``run_items_sync`` so that nothing asyncio-related exists before a worker forks.
+anyway, and a later build with a larger quota reuses them) but are not admitted. A request is
+started only once every cached answer before it has been admitted, so a rebuild stops where the
+quota filled and asks for nothing. The event loop is created inside ``run_items_sync`` so that
+nothing asyncio-related exists before a worker forks.
 """
 
 from __future__ import annotations
@@ -173,6 +175,9 @@ class _Runner:
         stop = asyncio.Event()
         slots = asyncio.Semaphore(self.cfg.concurrency)
         in_flight: set[asyncio.Task[Outcome]] = set()
+        cached_ahead = 0  # cached outcomes queued but not admitted yet
+        caught_up = asyncio.Event()
+        caught_up.set()
 
         async def guarded(item: WorkItem) -> Outcome:
             try:
@@ -181,6 +186,7 @@ class _Runner:
                 slots.release()
 
         async def launch() -> None:
+            nonlocal cached_ahead
             loop = asyncio.get_running_loop()
             for item in items:
                 if stop.is_set():
@@ -189,8 +195,16 @@ class _Runner:
                 if hit is not None:
                     done: asyncio.Future[Outcome] = loop.create_future()
                     done.set_result(Outcome(item, hit, cached=True))
+                    cached_ahead += 1
+                    caught_up.clear()
                     await queue.put(done)
                     continue
+                # Ask for an answer only once every cached one before it is admitted: a rebuild
+                # then stops where its quota filled, instead of racing through the cache and
+                # spending requests past it that it will not admit.
+                await caught_up.wait()
+                if stop.is_set():
+                    break
                 await slots.acquire()
                 if stop.is_set():
                     slots.release()
@@ -206,8 +220,12 @@ class _Runner:
             outcome = await future
             if outcome.cached:
                 self.stats["cache_hits"] += 1
+                cached_ahead -= 1
+                if cached_ahead == 0:
+                    caught_up.set()
             if not admit(outcome):
                 stop.set()
+                caught_up.set()
                 # Unblock a launcher waiting for a slot; it sees ``stop`` and ends.
                 slots.release()
                 break

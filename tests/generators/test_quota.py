@@ -18,7 +18,7 @@ from corpuskit.generators.quota import partition_allowance, rate_share
 from corpuskit.hashing import hash_keys
 from corpuskit.shards import read_arrow_stream
 from corpuskit.step import RunContext
-from corpuskit.testing.openai_server import OpenAITestServer
+from corpuskit.testing.openai_server import OpenAITestServer, prompt_set_responder
 from tests.generators.conftest import llm_recipe
 
 FILES = 4
@@ -271,3 +271,19 @@ def test_block_level_generator_output_is_marked_with_its_step() -> None:
     assert out["meta"].to_pylist() == [
         '{"generator":{"step":"echo"},"license":"x","synthetic":true}'
     ]
+
+
+def test_a_rebuild_past_a_full_quota_makes_no_request(tmp_path: Path) -> None:
+    seeds = [f"Rebuild seed sentence number {i} here." for i in range(30)]
+    step = {"kind": "paraphrase", "keep_seeds": False, "concurrency": 4, "max_words": 60}
+    with OpenAITestServer(prompt_set_responder, delay_s=0.02) as server:
+        recipe = Recipe.from_dict(llm_recipe(server.base_url, seeds, step))
+        first = build(recipe, out=tmp_path / "out", workers=1)
+        asked = len(server.completions)
+        assert 0 < asked < len(seeds)  # the quota stopped it
+        server.clear()
+        again = build(recipe, out=tmp_path / "out", workers=1, overwrite=True)
+        # The answers in flight when the quota filled are cached; the rebuild admits cached
+        # answers before deciding on new requests, so it stops at the same place, asking nothing.
+        assert server.completions == []
+    assert shard_bytes(again.path) == shard_bytes(first.path)
