@@ -5,8 +5,9 @@ order, whatever order the answers arrive in; when ``admit`` returns False (a wor
 new request is started. Requests already in flight finish and are cached (their cost is spent
 anyway, and a later build with a larger quota reuses them) but are not admitted. A request is
 started only once every cached answer before it has been admitted, so a rebuild stops where the
-quota filled and asks for nothing. The event loop is created inside ``run_items_sync`` so that
-nothing asyncio-related exists before a worker forks.
+quota filled and asks for nothing, and at most ``LOOKAHEAD`` x ``concurrency`` requests run ahead
+of the admitted answers, which bounds what a full quota wastes. The event loop is created inside
+``run_items_sync`` so that nothing asyncio-related exists before a worker forks.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from dataclasses import dataclass, field
 
 from corpuskit.generators.backends import Backend, ChatRequest, RequestError
 from corpuskit.generators.cache import Caps, Completion, GenerationCache
+
+LOOKAHEAD = 2  # requests started ahead of the admitted ones, in multiples of the concurrency
 
 
 @dataclass(frozen=True)
@@ -176,6 +179,11 @@ class _Runner:
         slots = asyncio.Semaphore(self.cfg.concurrency)
         in_flight: set[asyncio.Task[Outcome]] = set()
         cached_ahead = 0  # cached outcomes queued but not admitted yet
+        # Requests started but not admitted yet: at most LOOKAHEAD x concurrency. A finished
+        # answer frees its slot before the answers ahead of it arrive; without this bound a slow
+        # answer let the launcher run arbitrarily far ahead, and every request past the point
+        # where the quota fills is paid for and not admitted.
+        window = asyncio.Semaphore(LOOKAHEAD * self.cfg.concurrency)
         caught_up = asyncio.Event()
         caught_up.set()
 
@@ -203,6 +211,7 @@ class _Runner:
                 # then stops where its quota filled, instead of racing through the cache and
                 # spending requests past it that it will not admit.
                 await caught_up.wait()
+                await window.acquire()
                 if stop.is_set():
                     break
                 await slots.acquire()
@@ -223,10 +232,13 @@ class _Runner:
                 cached_ahead -= 1
                 if cached_ahead == 0:
                     caught_up.set()
+            else:
+                window.release()
             if not admit(outcome):
                 stop.set()
                 caught_up.set()
                 # Unblock a launcher waiting for a slot; it sees ``stop`` and ends.
+                window.release()
                 slots.release()
                 break
         await launcher
