@@ -15,6 +15,7 @@ from corpuskit.budget import WordBudget, apportion
 from corpuskit.curriculum import curriculum_problems
 from corpuskit.document import BLOCK_SCHEMA
 from corpuskit.errors import ErrorItem, RecipeError
+from corpuskit.generators.quota import trim_to_quotas
 from corpuskit.pipeline import TaskResult, account, account_rejects, labelled, read_staged
 from corpuskit.recipe import Recipe
 from corpuskit.shards import ShardRows
@@ -47,6 +48,7 @@ def assemble(recipe: Recipe, results: list[TaskResult], ctx: RunContext) -> Asse
         raise RecipeError(problems, file=recipe.file)
     staged = [read_staged(r.staged) for r in sorted(results, key=lambda r: r.index)]
     table = pa.concat_tables(staged) if staged else BLOCK_SCHEMA.empty_table()
+    table = trim_to_quotas(recipe, table, ctx)  # each generator's max_words, for the whole build
     by_source: dict[str, dict[str, int]] = {"filtered": words_per_source(table)}
     rejects: list[pa.Table] = []
     for label, step in labelled(list(recipe.dedup)):

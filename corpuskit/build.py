@@ -102,7 +102,9 @@ def build(
     work_dir = Path(out) / recipe.name / f".work-{recipe.hash}-{input_key}"
     work_dir.mkdir(parents=True, exist_ok=True)
     cache_dir = Path(out) / ".cache"
-    plan = BuildPlan(recipe, root, work_dir, plan_tasks(recipe, check_ctx), cache_dir)
+    run_id = f"build:{os.getpid()}:{dt.datetime.now(dt.UTC).timestamp()}"  # never in the output
+    tasks = plan_tasks(recipe, check_ctx)
+    plan = BuildPlan(recipe, root, work_dir, tasks, cache_dir, run_id=run_id)
     runner = get_executor(executor, workers, **(executor_options or {}))
     on_done = progress.advance if progress is not None else (lambda _r: None)
     if progress is not None:

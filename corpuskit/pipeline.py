@@ -51,6 +51,12 @@ class BuildPlan:
     work_dir: Path
     tasks: list[Task]
     cache_dir: Path | None = None
+    workers: int = 1  # tasks running at once (set by the executor; per-build limits divide by it)
+    run_id: str = ""  # names this build run (generators' spending caps are per run)
+
+    def partitions_per_source(self) -> dict[str, int]:
+        """How many tasks read each source (steps size per-partition shares of build limits)."""
+        return dict(Counter(self.recipe.sources[t.source_index].name for t in self.tasks))
 
 
 def block_step_labels(recipe: Recipe) -> list[tuple[str, BlockStep]]:
@@ -98,6 +104,9 @@ def run_task(plan: BuildPlan, task: Task) -> TaskResult:
         scope=f"{source.name}\x00{task.key}",
         data_root=plan.data_root,
         cache_dir=plan.cache_dir,
+        partitions=plan.partitions_per_source(),
+        workers=plan.workers,
+        run_id=plan.run_id,
     )
     steps = block_step_labels(recipe)
     staged, rejects_path = Path(f"{stem}.arrow"), Path(f"{stem}.rejects.arrow")

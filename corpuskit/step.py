@@ -80,12 +80,22 @@ class CheckContext:
 
 @dataclass
 class RunContext:
-    """Per-task state handed to steps: counters, seeded RNGs, rejects, cache dir, logger."""
+    """Per-task state handed to steps: counters, seeded RNGs, rejects, cache dir, logger.
+
+    ``partitions`` (partitions per source name), ``workers`` (workers running at once) and
+    ``run_id`` (one build run) describe the whole build, so that steps can share per-build limits
+    (generator quotas, rate limits, spending caps) between tasks; ``state`` holds a step's
+    per-task state that spans blocks, keyed by its label.
+    """
 
     seed: int
     scope: str = ""
     data_root: Path | None = None
     cache_dir: Path | None = None
+    partitions: dict[str, int] = field(default_factory=dict)
+    workers: int = 1
+    run_id: str = ""
+    state: dict[str, Any] = field(default_factory=dict)
     stats: Counter[str] = field(default_factory=Counter)
     inputs: dict[str, str] = field(default_factory=dict)
     rejects: list[pa.Table] = field(default_factory=list)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing as mp
 import os
 from collections.abc import Callable
@@ -32,6 +33,7 @@ class LocalExecutor:
         global _PLAN
         results: list[TaskResult] = []
         processes = min(self.workers, len(plan.tasks))
+        plan = dataclasses.replace(plan, workers=max(1, processes))
         if processes <= 1:
             for task in plan.tasks:
                 results.append(run_task(plan, task))

@@ -14,6 +14,7 @@ leaves nothing that the retry or a resumed build could mistake for finished outp
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable
 from typing import Any
@@ -96,8 +97,9 @@ class RayExecutor:
         remote = ray.remote(
             num_cpus=self.cpus_per_task, max_retries=self.max_retries, retry_exceptions=False
         )(_run_one)
-        plan_ref = ray.put(plan)  # pickled once (cloudpickle: run-time steps travel by value)
         limit = self.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        plan = dataclasses.replace(plan, workers=max(1, min(limit, len(plan.tasks))))
+        plan_ref = ray.put(plan)  # pickled once (cloudpickle: run-time steps travel by value)
         pending: dict[Any, int] = {}
         results: dict[int, TaskResult] = {}
         queue = list(plan.tasks)

@@ -3,8 +3,11 @@
 ``run_items`` takes work items in a fixed order and hands their outcomes to ``admit`` in that same
 order, whatever order the answers arrive in; when ``admit`` returns False (a word quota is full) no
 new request is started. Requests already in flight finish and are cached (their cost is spent
-anyway, and a later build with a larger quota reuses them) but are not admitted. The event loop is
-created inside ``run_items_sync`` so that nothing asyncio-related exists before a worker forks.
+anyway, and a later build with a larger quota reuses them) but are not admitted. A request is
+started only once every cached answer before it has been admitted, so a rebuild stops where the
+quota filled and asks for nothing, and at most ``LOOKAHEAD`` x ``concurrency`` requests run ahead
+of the admitted answers, which bounds what a full quota wastes. The event loop is created inside
+``run_items_sync`` so that nothing asyncio-related exists before a worker forks.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from dataclasses import dataclass, field
 
 from corpuskit.generators.backends import Backend, ChatRequest, RequestError
 from corpuskit.generators.cache import Caps, Completion, GenerationCache
+
+LOOKAHEAD = 2  # requests started ahead of the admitted ones, in multiples of the concurrency
 
 
 @dataclass(frozen=True)
@@ -48,8 +53,8 @@ class EngineConfig:
     """Concurrency, rate limits, retry policy, caps and prices for one generator."""
 
     concurrency: int = 8
-    rpm: int | None = None
-    tpm: int | None = None
+    rpm: float | None = None  # this worker's share of the build's limits
+    tpm: float | None = None
     max_retries: int = 5
     backoff_base_s: float = 0.5
     backoff_max_s: float = 30.0
@@ -63,7 +68,7 @@ class EngineConfig:
 class RateLimiter:
     """Token buckets for requests and tokens per minute, each holding one second's worth."""
 
-    def __init__(self, rpm: int | None, tpm: int | None):
+    def __init__(self, rpm: float | None, tpm: float | None):
         self.rpm, self.tpm = rpm, tpm
         # One second of burst keeps a fresh limiter from firing a whole minute's quota at once.
         self._req = (rpm or 0) / 60
@@ -173,6 +178,14 @@ class _Runner:
         stop = asyncio.Event()
         slots = asyncio.Semaphore(self.cfg.concurrency)
         in_flight: set[asyncio.Task[Outcome]] = set()
+        cached_ahead = 0  # cached outcomes queued but not admitted yet
+        # Requests started but not admitted yet: at most LOOKAHEAD x concurrency. A finished
+        # answer frees its slot before the answers ahead of it arrive; without this bound a slow
+        # answer let the launcher run arbitrarily far ahead, and every request past the point
+        # where the quota fills is paid for and not admitted.
+        window = asyncio.Semaphore(LOOKAHEAD * self.cfg.concurrency)
+        caught_up = asyncio.Event()
+        caught_up.set()
 
         async def guarded(item: WorkItem) -> Outcome:
             try:
@@ -181,6 +194,7 @@ class _Runner:
                 slots.release()
 
         async def launch() -> None:
+            nonlocal cached_ahead
             loop = asyncio.get_running_loop()
             for item in items:
                 if stop.is_set():
@@ -189,8 +203,17 @@ class _Runner:
                 if hit is not None:
                     done: asyncio.Future[Outcome] = loop.create_future()
                     done.set_result(Outcome(item, hit, cached=True))
+                    cached_ahead += 1
+                    caught_up.clear()
                     await queue.put(done)
                     continue
+                # Ask for an answer only once every cached one before it is admitted: a rebuild
+                # then stops where its quota filled, instead of racing through the cache and
+                # spending requests past it that it will not admit.
+                await caught_up.wait()
+                await window.acquire()
+                if stop.is_set():
+                    break
                 await slots.acquire()
                 if stop.is_set():
                     slots.release()
@@ -206,9 +229,16 @@ class _Runner:
             outcome = await future
             if outcome.cached:
                 self.stats["cache_hits"] += 1
+                cached_ahead -= 1
+                if cached_ahead == 0:
+                    caught_up.set()
+            else:
+                window.release()
             if not admit(outcome):
                 stop.set()
+                caught_up.set()
                 # Unblock a launcher waiting for a slot; it sees ``stop`` and ends.
+                window.release()
                 slots.release()
                 break
         await launcher

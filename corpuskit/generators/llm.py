@@ -9,7 +9,8 @@ Failure reasons (``failures.<reason>`` counters): rate_limited, server_error, ti
 connection_error, malformed_response, empty_choices, auth_error, bad_request, cap_reached,
 truncated, empty_reply, bad_json, schema_mismatch, template_error. Output reject reasons (rejects
 shard): too_short, too_long, copy_of_seed, duplicate_output, and, for seeds removed with
-``keep_seeds: false``, generation_failed, quota_reached and no_valid_output.
+``keep_seeds: false``, generation_failed, quota_reached and no_valid_output; generator_quota for
+outputs trimmed to ``max_words`` when the build assembles (:mod:`corpuskit.generators.quota`).
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class LLMGenerator(Generator, kind="llm"):
         "generation_failed",
         "quota_reached",
         "no_valid_output",
+        "generator_quota",
     )
     extra_fields: ClassVar[tuple[str, ...]] = ()
 
@@ -106,6 +108,12 @@ class LLMGenerator(Generator, kind="llm"):
         description="request seed (None: the recipe seed); sample i is sent with seed + i",
     )
     n: int = Field(default=1, ge=1, description="samples (separate requests) per prompt")
+    render: Literal["output", "pair"] = Field(
+        default="output",
+        description="output: each parsed output is a document; pair: '<seed text> <output>' "
+        "(seed, one space, output; e.g. sentence-paraphrase pairs), counted as a whole "
+        "against max_words",
+    )
     min_output_words: int = Field(default=1, ge=0, description="reject shorter outputs")
     max_output_words: int | None = Field(default=None, description="reject longer outputs")
     drop_copies: bool = Field(
@@ -114,9 +122,21 @@ class LLMGenerator(Generator, kind="llm"):
     accept_truncated: bool = Field(
         default=False, description="keep replies cut off by max_tokens (else failure 'truncated')"
     )
-    concurrency: int = Field(default=8, ge=1, description="requests in flight at once")
-    rpm: int | None = Field(default=None, gt=0, description="requests per minute (per worker)")
-    tpm: int | None = Field(default=None, gt=0, description="tokens per minute (per worker)")
+    concurrency: int = Field(
+        default=8, ge=1, description="requests in flight at once in each worker process"
+    )
+    rpm: int | None = Field(
+        default=None,
+        gt=0,
+        description="requests per minute for the whole build (each of the W workers running at "
+        "once gets rpm / W)",
+    )
+    tpm: int | None = Field(
+        default=None,
+        gt=0,
+        description="tokens per minute for the whole build (each of the W workers running at "
+        "once gets tpm / W)",
+    )
     timeout_s: float = Field(default=60.0, gt=0, description="seconds before a request times out")
     max_retries: int = Field(default=5, ge=0, description="retries on 429/5xx/timeouts")
     backoff_base_s: float = Field(default=0.5, ge=0, description="first backoff delay")

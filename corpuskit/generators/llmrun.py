@@ -17,11 +17,12 @@ import pyarrow as pa
 
 from corpuskit.document import Document, block_to_docs, docs_to_block
 from corpuskit.generators.backends import Backend, ChatRequest, OpenAIBackend, TransformersBackend
-from corpuskit.generators.base import WordQuota, synthetic_meta
+from corpuskit.generators.base import synthetic_meta
 from corpuskit.generators.cache import Caps, GenerationCache, cache_key
 from corpuskit.generators.engine import EngineConfig, Outcome, WorkItem, run_items_sync
 from corpuskit.generators.parsing import ParseError, parse_reply, validate_outputs
 from corpuskit.generators.prompts import Template, TemplateError
+from corpuskit.generators.quota import partition_quota, rate_share
 from corpuskit.step import RunContext
 from corpuskit.words import count_words
 
@@ -31,12 +32,15 @@ if TYPE_CHECKING:
 CACHE_FILE = "generators.sqlite"
 
 
-def run_key() -> str:
-    """Identity of this build run, shared by its forked workers (caps are per run).
+def run_key(ctx: RunContext) -> str:
+    """Identity of this build run, shared by all its workers (caps are per run).
 
-    Workers of the local executor are children of the build process; a build run in-process
-    (one worker) is that process. The process start time guards against a reused pid.
+    A build names its run (``ctx.run_id``, the same in every executor's workers). Outside a build,
+    the run is this process, or the parent of a forked worker; the process start time guards
+    against a reused pid.
     """
+    if ctx.run_id:
+        return ctx.run_id
     parent = multiprocessing.parent_process()
     pid = parent.pid if parent is not None and parent.pid is not None else os.getpid()
     try:
@@ -92,7 +96,7 @@ class Collector:
     ):
         self.gen, self.seeds, self.label, self.cache = gen, seeds, label, cache
         self.fingerprint, self.ctx, self.tags = fingerprint, ctx, tags
-        self.quota = WordQuota(gen.max_words)
+        self.quota = partition_quota(gen, ctx, label)
         self.mode, self.schema, self.output = gen.parse_config()
         self.identity = {
             "step": label,
@@ -101,6 +105,7 @@ class Collector:
             "model": gen.model,
             **gen.prompt_identity(),
             "params": gen.sampling_params(),
+            **({"render": gen.render} if gen.render != "output" else {}),
         }
         self.made: list[Document] = []
         self.rejected: list[tuple[Document, str]] = []
@@ -152,11 +157,12 @@ class Collector:
             provenance["variant"] = tag
         for j, (text, reason) in enumerate(verdicts):
             doc_id = f"{seed.id}~{self.label}:{item.variant}:{item.sample}:{j}"
-            doc = Document(doc_id, text, seed.source, synthetic_meta(seed, provenance))
+            rendered = f"{seed.text} {text}" if self.gen.render == "pair" else text
+            doc = Document(doc_id, rendered, seed.source, synthetic_meta(seed, provenance))
             if reason is not None:
                 self.rejected.append((doc, reason))
                 continue
-            if not self.quota.admit(text):
+            if not self.quota.admit(rendered):
                 if self.yielded[item.seed_index] == 0:
                     self.attempted.discard(item.seed_index)  # cut by the quota, not invalid
                 return False
@@ -220,20 +226,20 @@ def run_llm_generator(gen: LLMGenerator, block: pa.Table, ctx: RunContext, label
             collector.fail(seed_index, "", "template_error", detail)
         cfg = EngineConfig(
             concurrency=gen.concurrency,
-            rpm=gen.rpm,
-            tpm=gen.tpm,
+            rpm=rate_share(gen.rpm, gen, ctx),
+            tpm=rate_share(gen.tpm, gen, ctx),
             max_retries=gen.max_retries,
             backoff_base_s=gen.backoff_base_s,
             backoff_max_s=gen.backoff_max_s,
             caps=Caps(gen.max_requests, gen.max_total_tokens, gen.max_cost_usd),
             prompt_price=gen.prompt_price_per_1m,
             completion_price=gen.completion_price_per_1m,
-            run=run_key(),
+            run=run_key(ctx),
             fingerprint=fingerprint,
         )
         stats: Counter[str] = Counter()
         cost = 0.0
-        if items:
+        if items and not collector.quota.full:  # a full quota (earlier block) asks nothing
             stats, cost = run_items_sync(
                 items,
                 lambda: make_backend(gen, ctx, api_key),

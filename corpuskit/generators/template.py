@@ -19,8 +19,9 @@ from pydantic import Field
 
 from corpuskit.document import Document, block_to_docs
 from corpuskit.errors import CorpuskitError
-from corpuskit.generators.base import Generator, WordQuota, synthetic_meta
+from corpuskit.generators.base import Generator, synthetic_meta
 from corpuskit.generators.prompts import check_fields, compile_template, prompt_hash
+from corpuskit.generators.quota import partition_quota
 from corpuskit.step import CheckContext, RunContext
 
 SEED_FIELDS = ("text", "id", "source")
@@ -65,7 +66,7 @@ class TemplateGenerator(Generator, kind="template"):
         mask = self.applies_mask(block)
         seeds = block if mask is None else block.filter(mask)
         lists = self.word_lists(ctx)
-        quota = WordQuota(self.max_words)
+        quota = partition_quota(self, ctx, label)
         made: list[Document] = []
         for doc in block_to_docs(seeds):
             for new in self.fill(doc, lists, ctx.seed, label):

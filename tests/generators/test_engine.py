@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections import Counter
 from pathlib import Path
@@ -13,8 +14,16 @@ import pytest
 
 from corpuskit.document import Document, block_to_docs, docs_to_block
 from corpuskit.generators import ParaphraseGenerator
-from corpuskit.generators.cache import GenerationCache
-from corpuskit.generators.engine import RateLimiter
+from corpuskit.generators.backends import ChatRequest
+from corpuskit.generators.cache import Completion, GenerationCache
+from corpuskit.generators.engine import (
+    LOOKAHEAD,
+    EngineConfig,
+    Outcome,
+    RateLimiter,
+    WorkItem,
+    run_items_sync,
+)
 from corpuskit.step import RunContext
 from corpuskit.testing.openai_server import OpenAITestServer
 from corpuskit.words import count_words
@@ -270,3 +279,41 @@ def test_custom_format_template_and_missing_meta_field(
     assert [d.meta["seed_id"] for d in made] == ["a"]
     assert made[0].meta["generator"]["prompt_id"] == "custom"
     assert ctx.stats["llm.failures.template_error"] == 1 and ctx.stats["llm.seeds_failed"] == 1
+
+
+class SlowFirstBackend:
+    """A backend whose first request answers after 0.3 s and every other one at once."""
+
+    name = "slow-first"
+
+    def __init__(self) -> None:
+        self.started: list[int] = []
+
+    async def complete(self, request: ChatRequest) -> Completion:
+        self.started.append(int(request.messages[0]["content"]))
+        if request.messages[0]["content"] == "0":
+            await asyncio.sleep(0.3)
+        return Completion(request.messages[0]["content"], "stop", 1, 1)
+
+    async def aclose(self) -> None:
+        return None
+
+
+def test_requests_run_at_most_lookahead_times_concurrency_ahead_of_admission() -> None:
+    items = [
+        WorkItem(i, f"k{i}", ChatRequest("m", [{"role": "user", "content": str(i)}]))
+        for i in range(50)
+    ]
+    backend = SlowFirstBackend()
+    admitted: list[int] = []
+
+    def admit(outcome: Outcome) -> bool:
+        admitted.append(outcome.item.seed_index)
+        return False  # the quota fills with the first answer
+
+    cfg = EngineConfig(concurrency=3)
+    run_items_sync(items, lambda: backend, GenerationCache(None), cfg, admit, random.Random(0))
+    assert admitted == [0]
+    # While the first answer is slow, the others finish and free their slots, but no more than
+    # LOOKAHEAD x concurrency requests are ever started ahead of the admitted ones.
+    assert backend.started == list(range(LOOKAHEAD * 3))

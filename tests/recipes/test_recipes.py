@@ -163,7 +163,10 @@ def test_paraphrase_builds_pairs_and_llm_paraphrases(
     result = build(recipe, out=tmp_path, data_root=data_root)
     docs = list(result.open().documents())
     made = [d for d in docs if d.source == "sentences"]
-    assert all(d.meta["synthetic"] and d.text.startswith("Put another way (") for d in made)
+    assert made and all(d.meta["synthetic"] for d in made)
+    for doc in made:  # "<seed sentence> <paraphrase>", the responder echoing the seed
+        seed, paraphrase = doc.text.split(" Put another way (")
+        assert paraphrase.endswith(f"), {seed}") and doc.meta["seed_id"].startswith("sentences:")
     assert 0 < sum(d.words for d in made) <= 300
     assert result.manifest["synthetic"]["words"] == sum(d.words for d in made)
     pairs = Counter(d.source for d in docs if d.source != "sentences")
@@ -179,7 +182,8 @@ def test_grammar_builds_only_generated_examples(
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "test-key")
     one_dialogue = {"switchboard": ["switchboard/swda_dialogue_2347.txt"]}
-    recipe = load("grammar", 2_000, server, 1_500, paths=one_dialogue)
+    # max_words is per build: 2,500 generated words, of which the budget takes 2,000
+    recipe = load("grammar", 2_000, server, 2_500, paths=one_dialogue)
     result = build(recipe, out=tmp_path, data_root=data_root)
     docs = list(result.open().documents())
     assert sum(d.words for d in docs) == 2_000
