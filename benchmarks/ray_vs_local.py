@@ -8,8 +8,9 @@ Gutenberg and WikiText files; the recipe reads them (one task per file) and runs
 stage 1 does real CPU work), with no budget. Each configuration runs in a fresh subprocess:
 
 - ``local wN``: the local executor with N fork workers;
-- ``ray cN``: the Ray executor on a local Ray instance started with ``num_cpus=N`` (the simulated
-  scale-out: on a bigger box throughput follows the CPUs Ray may use).
+- ``ray cN``: the Ray executor (Ray Data engine) on a local Ray instance started with
+  ``num_cpus=N`` (the simulated scale-out: on a bigger box throughput follows the CPUs Ray may use);
+- ``raytasks cN``: the same with ``engine="tasks"`` (one ``ray.remote`` task per partition).
 
 Columns: ``init`` is ``ray.init()`` (paid once per driver process), ``stage 1`` is from the first
 task submitted to the last task finished (progress hooks), ``total`` is the whole ``build()``
@@ -37,7 +38,7 @@ import hashlib, json, sys, time
 from pathlib import Path
 from corpuskit import Recipe, build
 recipe = Recipe.from_dict({recipe!r})
-executor, n = {executor!r}, {n}
+executor, n, options = {executor!r}, {n}, {options!r}
 init = 0.0
 if executor == "ray":
     import ray
@@ -53,7 +54,9 @@ class Progress:
 
 progress = Progress()
 t = time.perf_counter()
-result = build(recipe, out={out!r}, executor=executor, workers=n, progress=progress)
+result = build(
+    recipe, out={out!r}, executor=executor, workers=n, progress=progress, executor_options=options
+)
 total = time.perf_counter() - t
 hashes = [s["sha256"] for s in result.manifest["shards"]]
 words = result.manifest["ledger"][0]["words_out"]
@@ -91,7 +94,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=8)
     parser.add_argument("--lines", type=int, default=40_000)
-    parser.add_argument("--configs", default="local:1,local:2,ray:1,ray:2")
+    parser.add_argument("--configs", default="local:1,local:2,ray:1,ray:2,raytasks:2")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         corpus = Path(tmp) / "corpus"
@@ -100,23 +103,25 @@ def main() -> None:
         recipe = recipe_for(corpus)
         rows, hashes = [], set()
         for position, config in enumerate(args.configs.split(",")):
-            executor, n = config.split(":")
+            kind, n = config.split(":")
+            executor = "local" if kind == "local" else "ray"
+            options = {"engine": "tasks"} if kind == "raytasks" else {}
             out = str(Path(tmp) / f"out-{position}")  # fresh per run: no cached build
-            code = RUN.format(recipe=recipe, executor=executor, n=int(n), out=out)
+            code = RUN.format(recipe=recipe, executor=executor, n=int(n), out=out, options=options)
             _, peak, stdout = run_measured(code)
             report = json.loads(stdout.strip().splitlines()[-1])
             hashes.add(tuple(report["hashes"]))
-            rows.append((f"{executor} {'w' if executor == 'local' else 'c'}{n}", report, peak))
+            rows.append((f"{kind} {'w' if kind == 'local' else 'c'}{n}", report, peak))
     base = rows[0][1]["words"] / rows[0][1]["total"]
     print(f"{args.files} files x {args.lines} lines, {rows[0][1]['words']:,} words read")
     print(
-        f"{'config':<10}{'init s':>8}{'stage 1 s':>11}{'total s':>9}{'words/s':>12}"
+        f"{'config':<13}{'init s':>8}{'stage 1 s':>11}{'total s':>9}{'words/s':>12}"
         f"{'vs ' + rows[0][0]:>12}{'peak MiB':>10}"
     )
     for name, report, peak in rows:
         rate = report["words"] / report["total"]
         print(
-            f"{name:<10}{report['init']:>8.2f}{report['stage1']:>11.2f}{report['total']:>9.2f}"
+            f"{name:<13}{report['init']:>8.2f}{report['stage1']:>11.2f}{report['total']:>9.2f}"
             f"{rate:>12,.0f}{rate / base:>11.2f}x{peak:>10.0f}"
         )
     print("identical shards across runs:", len(hashes) == 1)

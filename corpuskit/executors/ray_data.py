@@ -94,17 +94,25 @@ class Group:
 
 
 def groups(batch: pa.Table) -> Iterator[Group]:
-    """Split a batch into its (task, block) groups, in order of first appearance."""
+    """Split a batch into its (task, block) groups, in order of first appearance.
+
+    A block's rows arrive as contiguous runs (a stage emits each block's rows together), so the
+    batch is cut where the key changes: zero-copy slices, linear in the batch whatever the number
+    of blocks. Runs of one block found apart (Ray Data concatenated outputs) are joined in order.
+    """
     if batch.num_rows == 0:
         return
     keys = batch[TASK].to_numpy() * (1 << 32) + batch[SEQ].to_numpy()
-    _, first = np.unique(keys, return_index=True)
-    for key in keys[np.sort(first)]:
-        rows = batch.filter(pa.array(keys == key))
+    starts = [0, *(np.flatnonzero(np.diff(keys)) + 1).tolist()]
+    runs: dict[int, list[pa.Table]] = {}
+    for start, stop in zip(starts, [*starts[1:], len(keys)], strict=True):
+        runs.setdefault(int(keys[start]), []).append(batch.slice(start, stop - start))
+    for key, parts in runs.items():
+        rows = parts[0] if len(parts) == 1 else pa.concat_tables(parts)
         docs_mask = pc.is_null(rows[SIDE])
         docs = rows.filter(docs_mask).select(BLOCK_SCHEMA.names).cast(BLOCK_SCHEMA)
         sides = [pickle.loads(b) for b in rows.filter(pc.invert(docs_mask))[SIDE].to_pylist()]
-        yield Group(int(key >> 32), int(key & 0xFFFFFFFF), docs, sides)
+        yield Group(key >> 32, key & 0xFFFFFFFF, docs, sides)
 
 
 class ReadPartitions:
@@ -254,12 +262,12 @@ def _dataset(
     import ray.data
 
     context = ray.data.DataContext.get_current()
-    context.enable_progress_bars = False
+    context.enable_progress_bars = False  # corpuskit shows its own progress (per partition)
     task_args: dict[str, Any] = {"num_cpus": settings.cpus_per_task}
     if settings.max_retries != RAY_TASK_RETRIES:  # Ray deprecates passing it; default is 3
         task_args["max_retries"] = settings.max_retries
     if settings.workers:
-        task_args["concurrency"] = settings.workers
+        task_args["compute"] = ray.data.TaskPoolStrategy(size=settings.workers)
     items = [{TASK: task.index} for task in todo]
     dataset = ray.data.from_items(items, override_num_blocks=len(todo))
     dataset = dataset.map_batches(
@@ -278,7 +286,7 @@ def _dataset(
             fn_constructor_args=(plan, filters, filters + generators, part),
             batch_size=None,
             batch_format="pyarrow",
-            concurrency=settings.generator_actors,
+            compute=ray.data.ActorPoolStrategy(size=settings.generator_actors),
             num_cpus=settings.cpus_per_generator_actor,
         )
     return dataset, part
