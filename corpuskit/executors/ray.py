@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from corpuskit.errors import CorpuskitError, MissingDependencyError
@@ -45,6 +46,7 @@ _DEFAULTS: dict[str, Any] = {
     "engine": "data",
     "generator_actors": 2,
     "cpus_per_generator_actor": 0.5,
+    "distribute_stage2": True,
 }
 ENGINES = ("data", "tasks")
 
@@ -66,6 +68,8 @@ class RayExecutor:
         cpus_per_generator_actor: Ray CPUs each generator actor reserves; below 1 because model
             calls mostly wait on the server, and actors that held every CPU would starve the
             read and filter tasks.
+        distribute_stage2: Compute MinHash signatures of stage 2 on Ray Data (the dedup
+            decisions, budget and curriculum stay in the driver).
     """
 
     name = "ray"
@@ -95,6 +99,7 @@ class RayExecutor:
             )
         self.generator_actors = int(settings["generator_actors"])
         self.cpus_per_generator_actor = float(settings["cpus_per_generator_actor"])
+        self.distribute_stage2 = bool(settings["distribute_stage2"])
 
     def _connect(self) -> Any:
         import ray
@@ -112,6 +117,14 @@ class RayExecutor:
                 options["object_store_memory"] = self.object_store_memory
             ray.init(**options)
         return ray
+
+    def stage2_scope(self) -> AbstractContextManager[None]:
+        """Stage 2 runs here: MinHash signatures on Ray Data unless ``distribute_stage2`` is off."""
+        if not self.distribute_stage2:
+            return nullcontext()
+        from corpuskit.executors.ray_stage2 import distributed_stage2
+
+        return distributed_stage2(self._connect, self.cpus_per_task)
 
     def run(self, plan: BuildPlan, on_done: Callable[[TaskResult], None]) -> list[TaskResult]:
         """Run every task of ``plan`` on Ray; ``on_done`` is called as each one finishes."""

@@ -92,6 +92,28 @@ def test_worker_killed_mid_build_is_retried(tmp_path: Path, corpus: Path, local_
     assert on_ray.manifest["totals"]["words"] == local.manifest["totals"]["words"] > 1990
 
 
+def test_minhash_signatures_on_ray_give_the_local_dedup(
+    tmp_path: Path, local_ray: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    paths = write_corpus(tmp_path / "corpus", files=3, lines=2000, seed=3)
+    lines = paths[0].read_text(encoding="utf-8").splitlines()
+    near = [f"{line} indeed" for line in lines[:400] if len(line.split()) >= 6]
+    (tmp_path / "corpus" / "near.txt").write_text("\n".join(near) + "\n", encoding="utf-8")
+    data = recipe_dict(tmp_path / "corpus", total=None, min_words=1)
+    data["dedup"] = [{"kind": "minhash", "threshold": 0.7, "ngram": 2, "num_perm": 64}]
+    recipe = Recipe.from_dict(data)
+    with caplog.at_level("INFO", logger="corpuskit"):
+        on_ray = build(recipe, out=tmp_path / "ray", executor="ray", workers=2)
+    local = build(recipe, out=tmp_path / "local", executor="local", workers=1)
+    rows = {r["step"]: r for r in local.manifest["ledger"]}["minhash"]["docs_in"]
+    message = f"minhash signatures of {rows} rows computed on Ray Data in {rows // 2000} blocks"
+    assert message in [r.getMessage() for r in caplog.records]
+    assert shard_hashes(on_ray.path) == shard_hashes(local.path)
+    assert _without_run_details(on_ray.manifest) == _without_run_details(local.manifest)
+    dropped = {r["step"]: r for r in local.manifest["ledger"]}["minhash"]["dropped"]
+    assert dropped["dup_near"]["docs"] >= len(near) == 245  # the planted copies go, and more
+
+
 def test_task_engine_equals_local_build(tmp_path: Path, corpus: Path, local_ray: None) -> None:
     recipe = Recipe.from_dict(recipe_dict(corpus))
     options = {"engine": "tasks"}

@@ -65,3 +65,23 @@ def test_a_block_split_across_batches_is_refused(tmp_path: object) -> None:
     assert whole.num_rows == 4 + 2  # the kept documents, the read record, the filter's record
     with pytest.raises(RuntimeError, match=r"block 0 of task 0 arrived split \(2 of 4 rows\)"):
         stage(pa.concat_tables([rows.slice(0, 2), rows.slice(4)]))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    texts=st.lists(st.text(alphabet="ab cd\n", max_size=40), min_size=1, max_size=30),
+    cut=st.integers(0, 30),
+)
+def test_signatures_of_any_split_equal_the_whole(texts: list[str], cut: int) -> None:
+    from corpuskit.dedup.minhash import MinHashDedup
+    from corpuskit.executors.ray_stage2 import ROW, SignatureBatch
+
+    step = MinHashDedup(num_perm=16, ngram=2)
+    table = pa.table({ROW: pa.array(range(len(texts)), pa.int64()), "text": texts})
+    cut = min(cut, len(texts))
+    parts = [SignatureBatch(step)(table.slice(0, cut)), SignatureBatch(step)(table.slice(cut))]
+    joined = pa.concat_tables(parts)
+    whole_sig, whole_counts = step.signatures(table["text"])
+    assert joined[ROW].to_pylist() == list(range(len(texts)))
+    assert joined["sig"].to_pylist() == whole_sig.tolist()
+    assert joined["count"].to_pylist() == whole_counts.tolist()
