@@ -141,7 +141,7 @@ class RayExecutor:
                 self.generator_actors,
                 self.cpus_per_generator_actor,
             )
-            return _unwrapped(lambda: run_with_ray_data(ray, plan, settings, on_done))
+            return run_with_ray_data(ray, plan, settings, on_done)
         remote = ray.remote(
             num_cpus=self.cpus_per_task, max_retries=self.max_retries, retry_exceptions=False
         )(_run_one)
@@ -161,18 +161,3 @@ class RayExecutor:
                 results[result.index] = result
                 on_done(result)
         return [results[task.index] for task in plan.tasks]
-
-
-def _unwrapped(run: Callable[[], list[TaskResult]]) -> list[TaskResult]:
-    """Run ``run``, re-raising a user error (``CorpuskitError``) that Ray Data wrapped."""
-    try:
-        return run()
-    except CorpuskitError:
-        raise
-    except Exception as exc:
-        cause: BaseException | None = exc
-        while cause is not None:
-            if isinstance(cause, CorpuskitError):
-                raise cause from None
-            cause = cause.__cause__
-        raise

@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpuskit.document import BLOCK_SCHEMA
+from corpuskit.errors import CorpuskitError
 from corpuskit.pipeline import (
     BuildPlan,
     Task,
@@ -47,6 +48,7 @@ from corpuskit.step import RunContext
 
 TASK, SEQ, SIDE = "_task", "_seq", "_side"
 RAY_TASK_RETRIES = 3  # Ray's default: a task whose worker dies is rerun up to 3 times
+ERROR_SEQ = 1 << 31  # block number of a read error's record (no block has it)
 READ_PART = 0  # stage numbers order a block's side records as the local executor makes them
 ROW_SCHEMA = pa.schema(
     [
@@ -76,6 +78,20 @@ def trailer(task: int, seq: int, record: dict[str, Any]) -> pa.Table:
 def side_record(part: int, ctx: RunContext, **more: Any) -> dict[str, Any]:
     """What a stage recorded on ``ctx`` for one block; ``more`` marks blocks and row counts."""
     return {"part": part, "stats": dict(ctx.stats), "rejects": list(ctx.rejects), **more}
+
+
+def error_record(part: int, error: CorpuskitError) -> dict[str, Any]:
+    """A user error as a side record: Ray Data would wrap it and keep only its text."""
+    return {"part": part, "error": (type(error), error.args, dict(error.__dict__))}
+
+
+def raise_recorded(side: dict[str, Any]) -> None:
+    """Re-raise, in the driver, the user error a stage recorded (same class and fields)."""
+    cls, args, fields = side["error"]
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(fields)
+    raise error
 
 
 @dataclass
@@ -123,19 +139,26 @@ class ReadPartitions:
 
     def __call__(self, batch: pa.Table) -> Iterator[pa.Table]:
         for index in batch[TASK].to_pylist():
-            task = self.plan.tasks[index]
-            source = self.plan.recipe.sources[task.source_index]
-            ctx = task_context(self.plan, task)
-            seq = 0
-            for block in source.read_partition(task.key, ctx):
-                account(ctx.stats, source.name, "out", block)
-                record = side_record(READ_PART, ctx, block=True, rows=block.num_rows)
-                ctx.stats, ctx.rejects = Counter(), []
-                yield pa.concat_tables([tagged(block, index, seq), trailer(index, seq, record)])
-                seq += 1
-            # last: the partition's block count, files read, and anything counted after reading
-            final = side_record(READ_PART, ctx, blocks=seq, inputs=ctx.inputs)
-            yield trailer(index, seq, final)
+            try:
+                yield from self.read(index)
+            except CorpuskitError as error:  # reaches the driver as itself (see Collector)
+                yield trailer(index, ERROR_SEQ, error_record(READ_PART, error))
+
+    def read(self, index: int) -> Iterator[pa.Table]:
+        """Blocks of one partition, each followed by its side record; then the final record."""
+        task = self.plan.tasks[index]
+        source = self.plan.recipe.sources[task.source_index]
+        ctx = task_context(self.plan, task)
+        seq = 0
+        for block in source.read_partition(task.key, ctx):
+            account(ctx.stats, source.name, "out", block)
+            record = side_record(READ_PART, ctx, block=True, rows=block.num_rows)
+            ctx.stats, ctx.rejects = Counter(), []
+            yield pa.concat_tables([tagged(block, index, seq), trailer(index, seq, record)])
+            seq += 1
+        # last: the partition's block count, files read, and anything counted after reading
+        final = side_record(READ_PART, ctx, blocks=seq, inputs=ctx.inputs)
+        yield trailer(index, seq, final)
 
 
 class StepsStage:
@@ -163,7 +186,11 @@ class StepsStage:
                     f"({group.docs.num_rows} of {rows} rows)"
                 )
             ctx = task_context(self.plan, self.plan.tasks[group.task])
-            kept = run_steps(self.steps, group.docs, ctx)
+            try:
+                kept = run_steps(self.steps, group.docs, ctx)
+            except CorpuskitError as error:  # reaches the driver as itself (see Collector)
+                out.append(trailer(group.task, group.seq, error_record(self.part, error)))
+                continue
             record = side_record(self.part, ctx, block=True, rows=kept.num_rows)
             out += [tagged(kept, group.task, group.seq), *passed]
             out.append(trailer(group.task, group.seq, record))
@@ -172,10 +199,10 @@ class StepsStage:
 
 @dataclass
 class PendingTask:
-    """Rows of one task received so far by the driver."""
+    """Rows of one task received so far by the driver; side records keyed by (block, stage)."""
 
     docs: dict[int, list[pa.Table]] = field(default_factory=dict)
-    sides: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    sides: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     blocks: int | None = None
     finished_blocks: int = 0
 
@@ -196,7 +223,10 @@ class Collector:
             if group.docs.num_rows:
                 pending.docs.setdefault(group.seq, []).append(group.docs)
             for side in group.sides:
-                pending.sides.append((group.seq, side))
+                if "error" in side:
+                    raise_recorded(side)
+                if pending.sides.setdefault((group.seq, side["part"]), side) is not side:
+                    continue  # seen already: counted once, and _stage checks the row counts
                 if "blocks" in side:
                     pending.blocks = side["blocks"]
                 if side.get("block") and side["part"] == self.last_part:
@@ -210,12 +240,19 @@ class Collector:
             raise RuntimeError(f"ray data returned incomplete output for tasks {missing}")
 
     def _stage(self, task: Task, pending: PendingTask) -> None:
+        for seq in range(pending.blocks or 0):  # never stage a block twice or half of one
+            got = sum(t.num_rows for t in pending.docs.get(seq, []))
+            expected = pending.sides[(seq, self.last_part)]["rows"]
+            if got != expected:
+                raise RuntimeError(
+                    f"task {task.index} block {seq}: {got} rows arrived, {expected} were made"
+                )
         blocks = [b for seq in sorted(pending.docs) for b in pending.docs[seq]]
-        sides = [s for _, s in sorted(pending.sides, key=lambda item: (item[0], item[1]["part"]))]
         stats: Counter[str] = Counter()
         inputs: dict[str, str] = {}
         rejects: list[pa.Table] = []
-        for side in sides:
+        for key in sorted(pending.sides):  # (block, stage): the local executor's order
+            side = pending.sides[key]
             stats.update(side["stats"])
             inputs.update(side.get("inputs", {}))
             rejects += side["rejects"]

@@ -163,6 +163,26 @@ def test_generator_actor_pool_uses_the_cache(tmp_path: Path, local_ray: None) ->
     assert rejects == [p.read_bytes() for p in sorted((local.path / "rejects").glob("*.arrow"))]
 
 
+def test_a_step_error_reaches_the_caller_unwrapped(
+    tmp_path: Path, corpus: Path, local_ray: None
+) -> None:
+    from corpuskit.errors import CorpuskitError
+
+    @filter_function("refuses_part2")
+    def refuses_part2(doc):  # type: ignore[no-untyped-def]
+        if "part2.txt" in doc.id:
+            raise CorpuskitError(f"refuses_part2: {doc.id} is not wanted", hint="drop part2")
+        return True
+
+    data = recipe_dict(corpus)
+    data["filters"].append({"kind": "refuses_part2"})
+    with pytest.raises(
+        CorpuskitError, match=r"refuses_part2: .*part2\.txt.* is not wanted"
+    ) as info:
+        build(Recipe.from_dict(data), out=tmp_path / "ray", executor="ray", workers=2)
+    assert info.value.hint == "drop part2"
+
+
 def test_unknown_option_is_refused_with_the_known_ones() -> None:
     from corpuskit.errors import CorpuskitError
     from corpuskit.executors import get_executor
