@@ -116,7 +116,8 @@ def build(
         stats.update(result.stats)
         read_inputs.update(result.inputs)
     global_ctx = RunContext(seed=recipe.seed, scope="global", data_root=root, cache_dir=cache_dir)
-    assembly = assemble(recipe, results, global_ctx)
+    with runner.stage2_scope():  # the ray executor computes MinHash signatures on Ray here
+        assembly = assemble(recipe, results, global_ctx)
     stats.update(assembly.stats)
     keep = recipe.output.keep_rejects if keep_rejects is None else keep_rejects
     tmp = Path(out) / recipe.name / f".tmp-{recipe.hash}-{os.getpid()}"

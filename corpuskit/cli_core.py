@@ -81,6 +81,9 @@ def build_cmd(
         None, "--address", help="ray: cluster address (e.g. auto); default starts Ray locally"
     ),
     num_cpus: int | None = typer.Option(None, "--num-cpus", help="ray: CPUs for a local Ray"),
+    ray_engine: str | None = typer.Option(
+        None, "--ray-engine", help="ray: data (Ray Data, the default) or tasks (one per partition)"
+    ),
     overwrite: bool = typer.Option(
         False, "--overwrite", help="replace a different build at the same path"
     ),
@@ -108,7 +111,9 @@ def build_cmd(
             workers=workers,
             executor=executor,
             executor_options={
-                k: v for k, v in (("address", address), ("num_cpus", num_cpus)) if v is not None
+                k: v
+                for k, v in (("address", address), ("num_cpus", num_cpus), ("engine", ray_engine))
+                if v is not None
             },
             overwrite=overwrite,
             keep_rejects=keep_rejects,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,16 +92,12 @@ def account_rejects(stats: Counter[str], rejects: list[pa.Table]) -> None:
             stats[f"{key}.words"] += row["words_sum"]
 
 
-def run_task(plan: BuildPlan, task: Task) -> TaskResult:
-    """Run one task (or return the finished result of an earlier, interrupted build)."""
-    stem = plan.work_dir / f"part-{task.index:05d}"
-    marker = stem.with_suffix(".json")
-    if marker.exists():
-        return TaskResult(**json.loads(marker.read_text()))
-    recipe = plan.recipe
-    source = recipe.sources[task.source_index]
-    ctx = RunContext(
-        seed=recipe.seed,
+def task_context(plan: BuildPlan, task: Task) -> RunContext:
+    """The RunContext of one task; any executor that splits a task into blocks uses one per block
+    (steps keep no state across blocks, and ``rng`` depends only on seed, label and scope)."""
+    source = plan.recipe.sources[task.source_index]
+    return RunContext(
+        seed=plan.recipe.seed,
         scope=f"{source.name}\x00{task.key}",
         data_root=plan.data_root,
         cache_dir=plan.cache_dir,
@@ -108,27 +105,66 @@ def run_task(plan: BuildPlan, task: Task) -> TaskResult:
         workers=plan.workers,
         run_id=plan.run_id,
     )
-    steps = block_step_labels(recipe)
+
+
+def run_steps(steps: list[tuple[str, BlockStep]], block: pa.Table, ctx: RunContext) -> pa.Table:
+    """One block through ``steps`` in order, counting each step's in/out on ``ctx``."""
+    for label, step in steps:
+        account(ctx.stats, label, "in", block)
+        block = step.process(block, ctx, label)
+        account(ctx.stats, label, "out", block)
+    return block
+
+
+def finished_result(plan: BuildPlan, task: Task) -> TaskResult | None:
+    """The result of a task finished by an earlier (interrupted) build, if any."""
+    marker = plan.work_dir / f"part-{task.index:05d}.json"
+    return TaskResult(**json.loads(marker.read_text())) if marker.exists() else None
+
+
+def run_task(plan: BuildPlan, task: Task) -> TaskResult:
+    """Run one task (or return the finished result of an earlier, interrupted build)."""
+    done = finished_result(plan, task)
+    if done is not None:
+        return done
+    source = plan.recipe.sources[task.source_index]
+    ctx = task_context(plan, task)
+    steps = block_step_labels(plan.recipe)
+
+    def blocks() -> Iterator[pa.Table]:
+        for block in source.read_partition(task.key, ctx):
+            account(ctx.stats, source.name, "out", block)
+            yield run_steps(steps, block, ctx)
+
+    return stage_task(plan, task, blocks(), lambda: (ctx.rejects, ctx.stats, ctx.inputs))
+
+
+def stage_task(
+    plan: BuildPlan,
+    task: Task,
+    blocks: Iterable[pa.Table],
+    side: Callable[[], tuple[list[pa.Table], Counter[str], dict[str, str]]],
+) -> TaskResult:
+    """Write a task's kept ``blocks`` (streamed), then its rejects and, last, its JSON marker.
+
+    ``side`` is called once ``blocks`` is exhausted and gives (rejects, counters, inputs).
+    """
+    stem = plan.work_dir / f"part-{task.index:05d}"
     staged, rejects_path = Path(f"{stem}.arrow"), Path(f"{stem}.rejects.arrow")
     rows = 0
     tmp = Path(f"{stem}.arrow.tmp-{os.getpid()}")
     with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, BLOCK_SCHEMA) as writer:
-        for block in source.read_partition(task.key, ctx):
-            account(ctx.stats, source.name, "out", block)
-            for label, step in steps:
-                account(ctx.stats, label, "in", block)
-                block = step.process(block, ctx, label)
-                account(ctx.stats, label, "out", block)
+        for block in blocks:
             rows += block.num_rows
             writer.write_table(block.cast(BLOCK_SCHEMA))
     os.replace(tmp, staged)
+    rejects, stats, inputs = side()
     _write_table_file(
-        pa.concat_tables(ctx.rejects) if ctx.rejects else REJECT_SCHEMA.empty_table(), rejects_path
+        pa.concat_tables(rejects) if rejects else REJECT_SCHEMA.empty_table(), rejects_path
     )
-    account_rejects(ctx.stats, ctx.rejects)
-    result = TaskResult(
-        task.index, str(staged), str(rejects_path), rows, dict(ctx.stats), ctx.inputs
-    )
+    account_rejects(stats, rejects)
+    result = TaskResult(task.index, str(staged), str(rejects_path), rows, dict(stats), inputs)
+    marker = stem.with_suffix(".json")
     tmp_marker = marker.with_suffix(f".json.tmp-{os.getpid()}")
     tmp_marker.write_text(json.dumps(asdict(result), sort_keys=True))
     os.replace(tmp_marker, marker)

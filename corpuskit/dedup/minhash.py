@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -21,6 +23,10 @@ from corpuskit.step import RunContext
 
 MAX_PASSES = 8
 Found = tuple[np.ndarray, np.ndarray, dict[str, Any]]
+SignatureMap = Callable[["MinHashDedup", pa.Array | pa.ChunkedArray], tuple[np.ndarray, np.ndarray]]
+# Set by an executor that computes signatures elsewhere (the Ray executor: map_batches over the
+# texts). Signatures are per row, so any split of the rows gives the same matrix.
+signature_map: ContextVar[SignatureMap | None] = ContextVar("signature_map", default=None)
 
 
 class MinHashDedup(ClusterDedup, kind="minhash"):
@@ -100,7 +106,8 @@ class MinHashDedup(ClusterDedup, kind="minhash"):
         may never have been compared; passes repeat over the kept rows until none is dropped,
         which makes the step idempotent.
         """
-        sig, counts = self.signatures(texts)
+        compute = signature_map.get()
+        sig, counts = compute(self, texts) if compute is not None else self.signatures(texts)
         bands, rows = self.band_rows()
         keys = band_keys(sig, bands, rows)
         n = len(counts)

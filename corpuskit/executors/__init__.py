@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 from corpuskit.pipeline import BuildPlan, TaskResult
@@ -13,6 +14,10 @@ class Executor(Protocol):
 
     def run(self, plan: BuildPlan, on_done: Callable[[TaskResult], None]) -> list[TaskResult]:
         """Run every task of the plan; return results ordered by task index."""
+        ...
+
+    def stage2_scope(self) -> AbstractContextManager[None]:
+        """Context the driver runs stage 2 in (where an executor hooks distributed work)."""
         ...
 
 

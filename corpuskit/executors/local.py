@@ -6,6 +6,7 @@ import dataclasses
 import multiprocessing as mp
 import os
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 
 from corpuskit.pipeline import BuildPlan, TaskResult, run_task
 
@@ -28,6 +29,10 @@ class LocalExecutor:
 
     def __init__(self, workers: int | None = None):
         self.workers = max(1, workers or os.cpu_count() or 1)
+
+    def stage2_scope(self) -> AbstractContextManager[None]:
+        """Stage 2 runs in this process as it is."""
+        return nullcontext()
 
     def run(self, plan: BuildPlan, on_done: Callable[[TaskResult], None]) -> list[TaskResult]:
         global _PLAN

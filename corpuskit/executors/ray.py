@@ -1,15 +1,24 @@
-"""The Ray executor: stage-1 tasks as Ray tasks, on one machine (local mode) or a cluster.
+"""The Ray executor: stage 1 on Ray, on one machine (local mode) or a cluster.
 
-Only stage 1 (source partition → filters/mappers → generators → staged Arrow file) runs on Ray.
-Every task calls the same :func:`corpuskit.pipeline.run_task` as the local executor, so the staged
-bytes are identical; stage 2 (dedup → budget → curriculum) and the shard writer stay in the
-driver, so the shards are byte-identical to a local build. The staging directory must therefore
-be on a filesystem that every Ray node and the driver share (always true in local mode).
+Stage 1 (source partition → filters/mappers → generators → staged Arrow file) runs on Ray with one
+of two engines:
 
-Fault tolerance comes from Ray: each task is submitted with ``max_retries``, so a worker process
-that dies mid-task (killed, out of memory, ``os._exit``) is rerun on another worker. ``run_task``
-writes its data files under temporary names and its JSON marker last, so a half-written task
-leaves nothing that the retry or a resumed build could mistake for finished output.
+* ``engine="data"`` (the default): Ray Data, see :mod:`corpuskit.executors.ray_data`. Partitions
+  become a dataset, steps run as ``map_batches`` over Arrow batches, generators on an actor pool,
+  and the driver stages each partition's output, so no filesystem needs to be shared.
+* ``engine="tasks"``: one ``ray.remote`` task per partition calling the local executor's
+  :func:`corpuskit.pipeline.run_task`. Kept because it moves no documents through the object
+  store or the driver (each worker writes its staged file itself): the better fit for partitions
+  whose output is large relative to the driver, on a cluster with a shared filesystem for the
+  staging directory.
+
+Both give the local executor's staged tables, and stage 2 (dedup → budget → curriculum) and the
+shard writer run in the driver, so the shards are byte-identical to a local build.
+
+Fault tolerance comes from Ray: tasks run with ``max_retries`` (actors with as many restarts), so a
+worker process that dies mid-task (killed, out of memory, ``os._exit``) is rerun. Staged files are
+written under temporary names with the JSON marker last, so a half-written task leaves nothing
+that a retry or a resumed build could mistake for finished output.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from corpuskit.errors import CorpuskitError, MissingDependencyError
@@ -34,7 +44,12 @@ _DEFAULTS: dict[str, Any] = {
     "object_store_memory": None,
     "max_retries": 3,
     "cpus_per_task": 1.0,
+    "engine": "data",
+    "generator_actors": 2,
+    "cpus_per_generator_actor": 0.5,
+    "distribute_stage2": True,
 }
+ENGINES = ("data", "tasks")
 
 
 class RayExecutor:
@@ -49,6 +64,13 @@ class RayExecutor:
             small task results travel through it; the data goes through the staging directory).
         max_retries: How many times Ray reruns a task whose worker process died.
         cpus_per_task: Ray CPUs each task reserves (raise it for steps that use threads).
+        engine: ``"data"`` (Ray Data, the default) or ``"tasks"`` (one Ray task per partition).
+        generator_actors: Size of the generator actor pool (``engine="data"``).
+        cpus_per_generator_actor: Ray CPUs each generator actor reserves; below 1 because model
+            calls mostly wait on the server, and actors that held every CPU would starve the
+            read and filter tasks.
+        distribute_stage2: Compute MinHash signatures of stage 2 on Ray Data (the dedup
+            decisions, budget and curriculum stay in the driver).
     """
 
     name = "ray"
@@ -71,6 +93,14 @@ class RayExecutor:
         self.object_store_memory: int | None = settings["object_store_memory"]
         self.max_retries = int(settings["max_retries"])
         self.cpus_per_task = float(settings["cpus_per_task"])
+        self.engine = str(settings["engine"])
+        if self.engine not in ENGINES:
+            raise CorpuskitError(
+                f"unknown ray engine {self.engine!r}", hint=f"use one of: {', '.join(ENGINES)}"
+            )
+        self.generator_actors = int(settings["generator_actors"])
+        self.cpus_per_generator_actor = float(settings["cpus_per_generator_actor"])
+        self.distribute_stage2 = bool(settings["distribute_stage2"])
 
     def _connect(self) -> Any:
         import ray
@@ -89,11 +119,30 @@ class RayExecutor:
             ray.init(**options)
         return ray
 
+    def stage2_scope(self) -> AbstractContextManager[None]:
+        """Stage 2 runs here: MinHash signatures on Ray Data unless ``distribute_stage2`` is off."""
+        if not self.distribute_stage2:
+            return nullcontext()
+        from corpuskit.executors.ray_stage2 import distributed_stage2
+
+        return distributed_stage2(self._connect, self.cpus_per_task)
+
     def run(self, plan: BuildPlan, on_done: Callable[[TaskResult], None]) -> list[TaskResult]:
         """Run every task of ``plan`` on Ray; ``on_done`` is called as each one finishes."""
         if not plan.tasks:
             return []
         ray = self._connect()
+        if self.engine == "data":
+            from corpuskit.executors.ray_data import DataSettings, run_with_ray_data
+
+            settings = DataSettings(
+                self.workers,
+                self.max_retries,
+                self.cpus_per_task,
+                self.generator_actors,
+                self.cpus_per_generator_actor,
+            )
+            return run_with_ray_data(ray, plan, settings, on_done)
         remote = ray.remote(
             num_cpus=self.cpus_per_task, max_retries=self.max_retries, retry_exceptions=False
         )(_run_one)

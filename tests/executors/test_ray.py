@@ -11,6 +11,7 @@ import pytest
 
 from corpuskit import Recipe, build
 from corpuskit.filters import filter_function
+from corpuskit.testing.openai_server import OpenAITestServer, prompt_set_responder
 from tests.core.helpers import recipe_dict, shard_hashes, write_corpus
 
 REPO = Path(__file__).resolve().parents[2]
@@ -91,6 +92,97 @@ def test_worker_killed_mid_build_is_retried(tmp_path: Path, corpus: Path, local_
     assert on_ray.manifest["totals"]["words"] == local.manifest["totals"]["words"] > 1990
 
 
+def test_minhash_signatures_on_ray_give_the_local_dedup(
+    tmp_path: Path, local_ray: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    paths = write_corpus(tmp_path / "corpus", files=3, lines=2000, seed=3)
+    lines = paths[0].read_text(encoding="utf-8").splitlines()
+    near = [f"{line} indeed" for line in lines[:400] if len(line.split()) >= 6]
+    (tmp_path / "corpus" / "near.txt").write_text("\n".join(near) + "\n", encoding="utf-8")
+    data = recipe_dict(tmp_path / "corpus", total=None, min_words=1)
+    data["dedup"] = [{"kind": "minhash", "threshold": 0.7, "ngram": 2, "num_perm": 64}]
+    recipe = Recipe.from_dict(data)
+    with caplog.at_level("INFO", logger="corpuskit"):
+        on_ray = build(recipe, out=tmp_path / "ray", executor="ray", workers=2)
+    local = build(recipe, out=tmp_path / "local", executor="local", workers=1)
+    rows = {r["step"]: r for r in local.manifest["ledger"]}["minhash"]["docs_in"]
+    message = f"minhash signatures of {rows} rows computed on Ray Data in {rows // 2000} blocks"
+    assert message in [r.getMessage() for r in caplog.records]
+    assert shard_hashes(on_ray.path) == shard_hashes(local.path)
+    assert _without_run_details(on_ray.manifest) == _without_run_details(local.manifest)
+    dropped = {r["step"]: r for r in local.manifest["ledger"]}["minhash"]["dropped"]
+    assert dropped["dup_near"]["docs"] >= len(near) == 245  # the planted copies go, and more
+
+
+def test_task_engine_equals_local_build(tmp_path: Path, corpus: Path, local_ray: None) -> None:
+    recipe = Recipe.from_dict(recipe_dict(corpus))
+    options = {"engine": "tasks"}
+    on_ray = build(recipe, out=tmp_path / "ray", executor="ray", executor_options=options)
+    local = build(recipe, out=tmp_path / "local", executor="local", workers=1)
+    assert shard_hashes(on_ray.path) == shard_hashes(local.path)
+    assert _without_run_details(on_ray.manifest) == _without_run_details(local.manifest)
+
+
+def _generator_recipe(base_url: str) -> Recipe:
+    """Two sources (two tasks) → a filter (Ray tasks) → a paraphrase generator (actor pool)."""
+    texts = [f"The small dog number {i} runs to the green park today." for i in range(10)]
+    step = {"model": "test-model", "base_url": base_url, "api_key_env": None}
+    return Recipe.from_dict(
+        {
+            "name": "gen",
+            "seed": 7,
+            "sources": [
+                {"kind": "documents", "name": "a", "documents": texts[:6]},
+                {"kind": "documents", "name": "b", "documents": [*texts[6:], "too short"]},
+            ],
+            "filters": [{"kind": "word_count", "min_words": 4}],
+            "generators": [{"kind": "paraphrase", "k": 2, "n": 1, **step}],
+            "output": {"shard_words": 200, "keep_rejects": True},
+        }
+    )
+
+
+def test_generator_actor_pool_uses_the_cache(tmp_path: Path, local_ray: None) -> None:
+    with OpenAITestServer(prompt_set_responder) as server:
+        recipe = _generator_recipe(server.base_url)
+        on_ray = build(recipe, out=tmp_path / "ray", executor="ray")
+        assert len(server.completions) == 10  # one request per seed kept by the filter
+        server.clear()
+        local = build(recipe, out=tmp_path / "local", workers=1)
+        assert len(server.completions) == 10  # its own cache: the same requests again
+        server.clear()
+        again = build(recipe, out=tmp_path / "ray", executor="ray", overwrite=True)
+        assert server.completions == []  # the actors read the build's SQLite cache
+    assert shard_hashes(on_ray.path) == shard_hashes(local.path) == shard_hashes(again.path)
+    assert _without_run_details(on_ray.manifest) == _without_run_details(local.manifest)
+    ledger = {row["step"]: row for row in again.manifest["ledger"]}
+    assert ledger["paraphrase"]["counters"]["cache_hits"] == 10
+    assert on_ray.manifest["totals"]["docs"] == 10 + 10 * 2
+    assert on_ray.manifest["rejects"]["rows"] == 1  # "too short", from task 1
+    rejects = [p.read_bytes() for p in sorted((on_ray.path / "rejects").glob("*.arrow"))]
+    assert rejects == [p.read_bytes() for p in sorted((local.path / "rejects").glob("*.arrow"))]
+
+
+def test_a_step_error_reaches_the_caller_unwrapped(
+    tmp_path: Path, corpus: Path, local_ray: None
+) -> None:
+    from corpuskit.errors import CorpuskitError
+
+    @filter_function("refuses_part2")
+    def refuses_part2(doc):  # type: ignore[no-untyped-def]
+        if "part2.txt" in doc.id:
+            raise CorpuskitError(f"refuses_part2: {doc.id} is not wanted", hint="drop part2")
+        return True
+
+    data = recipe_dict(corpus)
+    data["filters"].append({"kind": "refuses_part2"})
+    with pytest.raises(
+        CorpuskitError, match=r"refuses_part2: .*part2\.txt.* is not wanted"
+    ) as info:
+        build(Recipe.from_dict(data), out=tmp_path / "ray", executor="ray", workers=2)
+    assert info.value.hint == "drop part2"
+
+
 def test_unknown_option_is_refused_with_the_known_ones() -> None:
     from corpuskit.errors import CorpuskitError
     from corpuskit.executors import get_executor
@@ -100,6 +192,10 @@ def test_unknown_option_is_refused_with_the_known_ones() -> None:
     assert "num_cpus" in (info.value.hint or "")
     executor = get_executor("ray", 3, address="auto", max_retries=1)
     assert (executor.name, executor.workers, executor.address) == ("ray", 3, "auto")  # type: ignore[attr-defined]
+    assert executor.engine == "data"  # type: ignore[attr-defined]
+    with pytest.raises(CorpuskitError, match="unknown ray engine 'dataset'") as engine:
+        get_executor("ray", 2, engine="dataset")
+    assert engine.value.hint == "use one of: data, tasks"
 
 
 def test_missing_ray_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
