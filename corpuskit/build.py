@@ -22,6 +22,7 @@ from corpuskit.document import BLOCK_SCHEMA, REJECT_SCHEMA
 from corpuskit.errors import OutputExistsError
 from corpuskit.executors import get_executor
 from corpuskit.ledger import build_ledger
+from corpuskit.memory import StagedFiles
 from corpuskit.pipeline import BuildPlan, Task, TaskResult
 from corpuskit.recipe import Recipe
 from corpuskit.shards import (
@@ -141,7 +142,13 @@ def _write_outputs(
     stats: Counter[str],
 ) -> dict[str, Any]:
     tables = [t for _, stage_tables in assembly.stages for t in stage_tables]
-    shards = write_hf_layout(tmp, tables, BLOCK_SCHEMA)
+    synthetic = SyntheticWords()
+
+    def written(batch: pa.RecordBatch) -> None:
+        synthetic.add(batch)
+        assembly.files.release()  # the staged pages this batch was gathered from
+
+    shards = write_hf_layout(tmp, tables, BLOCK_SCHEMA, written)
     stages, cursor = [], 0
     for name, stage_tables in assembly.stages:
         files = shards[cursor : cursor + len(stage_tables)]
@@ -158,18 +165,19 @@ def _write_outputs(
         )
     if not tables:  # an empty build still has one (empty) shard file for load_from_disk
         shards[0]["stage"] = stages[0]["name"] if stages else "main"
-    rejects = _all_rejects(results, assembly)
+    rejects_files = StagedFiles()
+    rejects = _all_rejects(results, assembly, rejects_files)
     rejects_info: dict[str, Any] = {"rows": rejects.num_rows, "written": keep_rejects}
     if keep_rejects:
-        write_hf_layout(tmp / "rejects", [rejects], REJECT_SCHEMA)
+        write_hf_layout(
+            tmp / "rejects", [rejects], REJECT_SCHEMA, lambda _batch: rejects_files.release()
+        )
         rejects_info["dir"] = "rejects"
-    return _manifest(recipe, assembly, stats, shards, stages, rejects_info)
+    return _manifest(recipe, assembly, stats, shards, stages, rejects_info, synthetic.share())
 
 
-def _all_rejects(results: list[TaskResult], assembly: Assembly) -> pa.Table:
-    from corpuskit.pipeline import read_staged
-
-    parts = [read_staged(r.rejects) for r in sorted(results, key=lambda r: r.index)]
+def _all_rejects(results: list[TaskResult], assembly: Assembly, files: StagedFiles) -> pa.Table:
+    parts = [files.read(r.rejects) for r in sorted(results, key=lambda r: r.index)]
     return (
         pa.concat_tables([*parts, *assembly.rejects]).cast(REJECT_SCHEMA)
         if parts or assembly.rejects
@@ -177,19 +185,23 @@ def _all_rejects(results: list[TaskResult], assembly: Assembly) -> pa.Table:
     )
 
 
-def synthetic_share(assembly: Assembly) -> dict[str, Any]:
-    """Words of generated documents (meta ``synthetic: true``) and their share of the output."""
-    import pyarrow.compute as pc
+class SyntheticWords:
+    """Counts words of generated documents (meta ``synthetic: true``) over the written batches."""
 
-    words = total = 0
-    for _, shards in assembly.stages:
-        for shard in shards:
-            idx = pa.array(shard.indices, pa.int64())
-            shard_words = shard.table["words"].take(idx)
-            flag = pc.match_substring(shard.table["meta"].take(idx), '"synthetic":true')
-            words += int(pc.sum(pc.if_else(flag, shard_words, 0)).as_py() or 0)
-            total += int(pc.sum(shard_words).as_py() or 0)
-    return {"words": words, "share": round(words / total, 6) if total else 0.0}
+    def __init__(self) -> None:
+        self.words = self.total = 0
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        import pyarrow.compute as pc
+
+        flag = pc.match_substring(batch["meta"], '"synthetic":true')
+        self.words += int(pc.sum(pc.if_else(flag, batch["words"], 0)).as_py() or 0)
+        self.total += int(pc.sum(batch["words"]).as_py() or 0)
+
+    def share(self) -> dict[str, Any]:
+        """Synthetic words and their share of the output."""
+        share = round(self.words / self.total, 6) if self.total else 0.0
+        return {"words": self.words, "share": share}
 
 
 def _manifest(
@@ -199,6 +211,7 @@ def _manifest(
     shards: list[dict[str, Any]],
     stages: list[dict[str, Any]],
     rejects: dict[str, Any],
+    synthetic: dict[str, Any],
 ) -> dict[str, Any]:
     words_out = assembly.words_by_source.get("selected", {})
     sources = []
@@ -235,6 +248,6 @@ def _manifest(
         "stages": stages,
         "shards": shards,
         "totals": {"docs": sum(s["rows"] for s in shards), "words": total_words},
-        "synthetic": synthetic_share(assembly),
+        "synthetic": synthetic,
         "rejects": rejects,
     }

@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 
 from corpuskit.document import BLOCK_SCHEMA, REJECT_SCHEMA
 from corpuskit.filters.base import BlockStep
+from corpuskit.memory import release_free_memory
 from corpuskit.recipe import Recipe
 from corpuskit.step import RunContext
 
@@ -123,6 +124,7 @@ def run_task(plan: BuildPlan, task: Task) -> TaskResult:
     tmp_marker = marker.with_suffix(f".json.tmp-{os.getpid()}")
     tmp_marker.write_text(json.dumps(asdict(result), sort_keys=True))
     os.replace(tmp_marker, marker)
+    release_free_memory()  # what this task freed, so that the next one starts from the floor
     return result
 
 
