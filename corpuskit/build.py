@@ -22,7 +22,7 @@ from corpuskit.document import BLOCK_SCHEMA, REJECT_SCHEMA
 from corpuskit.errors import OutputExistsError
 from corpuskit.executors import get_executor
 from corpuskit.ledger import build_ledger
-from corpuskit.memory import StagedFiles
+from corpuskit.memory import StagedFiles, build_memory_pool
 from corpuskit.pipeline import BuildPlan, Task, TaskResult
 from corpuskit.recipe import Recipe
 from corpuskit.shards import (
@@ -99,37 +99,40 @@ def build(
             raise OutputExistsError(
                 f"{final} holds a build of this recipe over different input files"
             )
-    input_key = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:8]
-    work_dir = Path(out) / recipe.name / f".work-{recipe.hash}-{input_key}"
-    work_dir.mkdir(parents=True, exist_ok=True)
-    cache_dir = Path(out) / ".cache"
-    plan = BuildPlan(recipe, root, work_dir, plan_tasks(recipe, check_ctx), cache_dir)
-    runner = get_executor(executor, workers, **(executor_options or {}))
-    on_done = progress.advance if progress is not None else (lambda _r: None)
-    if progress is not None:
-        progress.start(len(plan.tasks))
-    results = runner.run(plan, on_done)
-    stats: Counter[str] = Counter()
-    read_inputs: dict[str, str] = {}
-    for result in sorted(results, key=lambda r: r.index):
-        stats.update(result.stats)
-        read_inputs.update(result.inputs)
-    global_ctx = RunContext(seed=recipe.seed, scope="global", data_root=root, cache_dir=cache_dir)
-    assembly = assemble(recipe, results, global_ctx)
-    stats.update(assembly.stats)
-    keep = recipe.output.keep_rejects if keep_rejects is None else keep_rejects
-    tmp = Path(out) / recipe.name / f".tmp-{recipe.hash}-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    manifest = _write_outputs(recipe, assembly, results, tmp, keep, stats)
-    manifest["declared_inputs"] = inputs
-    manifest["inputs"] = dict(sorted({**inputs, **read_inputs, **global_ctx.inputs}.items()))
-    manifest["reports"] = global_ctx.reports
-    manifest["executor"] = {"name": runner.name, "workers": getattr(runner, "workers", None)}
-    manifest["built_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    write_manifest(tmp, manifest)
-    write_datacard(tmp, manifest)
-    publish(tmp, final, overwrite=overwrite)
-    shutil.rmtree(work_dir, ignore_errors=True)
+    with build_memory_pool():
+        input_key = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:8]
+        work_dir = Path(out) / recipe.name / f".work-{recipe.hash}-{input_key}"
+        work_dir.mkdir(parents=True, exist_ok=True)
+        cache_dir = Path(out) / ".cache"
+        plan = BuildPlan(recipe, root, work_dir, plan_tasks(recipe, check_ctx), cache_dir)
+        runner = get_executor(executor, workers, **(executor_options or {}))
+        on_done = progress.advance if progress is not None else (lambda _r: None)
+        if progress is not None:
+            progress.start(len(plan.tasks))
+        results = runner.run(plan, on_done)
+        stats: Counter[str] = Counter()
+        read_inputs: dict[str, str] = {}
+        for result in sorted(results, key=lambda r: r.index):
+            stats.update(result.stats)
+            read_inputs.update(result.inputs)
+        global_ctx = RunContext(
+            seed=recipe.seed, scope="global", data_root=root, cache_dir=cache_dir
+        )
+        assembly = assemble(recipe, results, global_ctx)
+        stats.update(assembly.stats)
+        keep = recipe.output.keep_rejects if keep_rejects is None else keep_rejects
+        tmp = Path(out) / recipe.name / f".tmp-{recipe.hash}-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        manifest = _write_outputs(recipe, assembly, results, tmp, keep, stats)
+        manifest["declared_inputs"] = inputs
+        manifest["inputs"] = dict(sorted({**inputs, **read_inputs, **global_ctx.inputs}.items()))
+        manifest["reports"] = global_ctx.reports
+        manifest["executor"] = {"name": runner.name, "workers": getattr(runner, "workers", None)}
+        manifest["built_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        write_manifest(tmp, manifest)
+        write_datacard(tmp, manifest)
+        publish(tmp, final, overwrite=overwrite)
+        shutil.rmtree(work_dir, ignore_errors=True)
     return BuildResult(final, manifest)
 
 

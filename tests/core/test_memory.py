@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from corpuskit.memory import StagedFiles, release_free_memory
+from corpuskit.memory import StagedFiles, build_memory_pool, release_free_memory
 from corpuskit.shards import ShardRows
 
 
@@ -101,3 +101,20 @@ def test_shard_batches_are_the_batches_of_the_materialized_shard(
     assert pa.Table.from_batches(got, table.schema).column("words").to_pylist() == [
         int(i) for i in indices
     ]
+
+
+def test_builds_allocate_from_the_system_pool_and_restore_the_previous_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
+    previous = pa.default_memory_pool().backend_name
+    with build_memory_pool():
+        assert pa.default_memory_pool().backend_name == "system"
+    assert pa.default_memory_pool().backend_name == previous
+
+
+def test_a_pool_chosen_by_the_user_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
+    previous = pa.default_memory_pool().backend_name
+    with build_memory_pool():
+        assert pa.default_memory_pool().backend_name == previous
