@@ -133,8 +133,3 @@ def _write_table_file(table: pa.Table, path: Path) -> None:
     with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
     os.replace(tmp, path)
-
-
-def read_staged(path: str) -> pa.Table:
-    """Memory-map a staged Arrow file (zero-copy)."""
-    return pa.ipc.open_file(pa.memory_map(path, "r")).read_all()

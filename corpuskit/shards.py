@@ -91,8 +91,9 @@ def sha256_file(path: Path) -> str:
 class ShardRows:
     """Rows of ``table``, in order, that make one shard; gathered only when the shard is written.
 
-    Keeping shards lazy bounds stage-2 memory by one record batch rather than the whole output.
-    A run of consecutive rows is a zero-copy slice of the (memory-mapped) staged table.
+    Keeping shards lazy bounds stage-2 memory by one shard rather than the whole output, and by
+    one record batch for a run of consecutive rows: a zero-copy slice of the (memory-mapped)
+    staged table whose pages the writer can release batch by batch.
     """
 
     table: pa.Table
