@@ -16,7 +16,8 @@ from corpuskit.curriculum import curriculum_problems
 from corpuskit.document import BLOCK_SCHEMA
 from corpuskit.errors import ErrorItem, RecipeError
 from corpuskit.generators.quota import trim_to_quotas
-from corpuskit.pipeline import TaskResult, account, account_rejects, labelled, read_staged
+from corpuskit.memory import StagedFiles
+from corpuskit.pipeline import TaskResult, account, account_rejects, labelled
 from corpuskit.recipe import Recipe
 from corpuskit.shards import ShardRows
 from corpuskit.step import RunContext
@@ -25,13 +26,18 @@ from corpuskit.words import count_words
 
 @dataclass
 class Assembly:
-    """The ordered output of a build: stages of shard tables, rejects, counters, reports."""
+    """The ordered output of a build: stages of shard tables, rejects, counters, reports.
+
+    ``files`` maps the staged files the shard tables point into; releasing it while writing
+    keeps their pages from piling up in memory.
+    """
 
     stages: list[tuple[str, list[ShardRows]]]
     rejects: list[pa.Table]
     stats: Counter[str]
     words_by_source: dict[str, dict[str, int]]
     budget_report: dict[str, Any] = field(default_factory=dict)
+    files: StagedFiles = field(default_factory=StagedFiles)
 
 
 def words_per_source(table: pa.Table) -> dict[str, int]:
@@ -46,7 +52,9 @@ def assemble(recipe: Recipe, results: list[TaskResult], ctx: RunContext) -> Asse
     problems = stage2_problems(recipe)
     if problems:  # validation checks these too; here so that no build runs past them
         raise RecipeError(problems, file=recipe.file)
-    staged = [read_staged(r.staged) for r in sorted(results, key=lambda r: r.index)]
+    # Steps touch only the columns they read; the pages they touched are released after each.
+    files = StagedFiles()
+    staged = [files.read(r.staged) for r in sorted(results, key=lambda r: r.index)]
     table = pa.concat_tables(staged) if staged else BLOCK_SCHEMA.empty_table()
     table = trim_to_quotas(recipe, table, ctx)  # each generator's max_words, for the whole build
     by_source: dict[str, dict[str, int]] = {"filtered": words_per_source(table)}
@@ -55,6 +63,7 @@ def assemble(recipe: Recipe, results: list[TaskResult], ctx: RunContext) -> Asse
         account(ctx.stats, label, "in", table)
         table = step.apply(table, ctx, label)  # drops (or rewrites) and rejects what it removes
         account(ctx.stats, label, "out", table)
+        files.release()
     rejects.extend(ctx.rejects)
     account_rejects(ctx.stats, ctx.rejects)
     by_source["deduplicated"] = words_per_source(table)
@@ -66,12 +75,14 @@ def assemble(recipe: Recipe, results: list[TaskResult], ctx: RunContext) -> Asse
         table = selection.apply(table)
         account(ctx.stats, label, "out", table)
         report = selection.report
+        files.release()
     by_source["selected"] = words_per_source(table)
     stages = [
         (stage.name, split_by_words(table, stage.indices, recipe.output.shard_words))
         for stage in recipe.curriculum.order(table, ctx)
     ]
-    return Assembly(stages, rejects, ctx.stats, by_source, report)
+    files.release()
+    return Assembly(stages, rejects, ctx.stats, by_source, report, files)
 
 
 def split_by_words(table: pa.Table, order: np.ndarray, shard_words: int) -> list[ShardRows]:

@@ -22,6 +22,7 @@ from corpuskit.document import BLOCK_SCHEMA, REJECT_SCHEMA
 from corpuskit.errors import OutputExistsError
 from corpuskit.executors import get_executor
 from corpuskit.ledger import build_ledger
+from corpuskit.memory import StagedFiles, build_memory_pool
 from corpuskit.pipeline import BuildPlan, Task, TaskResult
 from corpuskit.recipe import Recipe
 from corpuskit.shards import (
@@ -98,40 +99,43 @@ def build(
             raise OutputExistsError(
                 f"{final} holds a build of this recipe over different input files"
             )
-    input_key = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:8]
-    work_dir = Path(out) / recipe.name / f".work-{recipe.hash}-{input_key}"
-    work_dir.mkdir(parents=True, exist_ok=True)
-    cache_dir = Path(out) / ".cache"
-    run_id = f"build:{os.getpid()}:{dt.datetime.now(dt.UTC).timestamp()}"  # never in the output
-    tasks = plan_tasks(recipe, check_ctx)
-    plan = BuildPlan(recipe, root, work_dir, tasks, cache_dir, run_id=run_id)
-    runner = get_executor(executor, workers, **(executor_options or {}))
-    on_done = progress.advance if progress is not None else (lambda _r: None)
-    if progress is not None:
-        progress.start(len(plan.tasks))
-    results = runner.run(plan, on_done)
-    stats: Counter[str] = Counter()
-    read_inputs: dict[str, str] = {}
-    for result in sorted(results, key=lambda r: r.index):
-        stats.update(result.stats)
-        read_inputs.update(result.inputs)
-    global_ctx = RunContext(seed=recipe.seed, scope="global", data_root=root, cache_dir=cache_dir)
-    with runner.stage2_scope():  # the ray executor computes MinHash signatures on Ray here
-        assembly = assemble(recipe, results, global_ctx)
-    stats.update(assembly.stats)
-    keep = recipe.output.keep_rejects if keep_rejects is None else keep_rejects
-    tmp = Path(out) / recipe.name / f".tmp-{recipe.hash}-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    manifest = _write_outputs(recipe, assembly, results, tmp, keep, stats)
-    manifest["declared_inputs"] = inputs
-    manifest["inputs"] = dict(sorted({**inputs, **read_inputs, **global_ctx.inputs}.items()))
-    manifest["reports"] = global_ctx.reports
-    manifest["executor"] = {"name": runner.name, "workers": getattr(runner, "workers", None)}
-    manifest["built_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    write_manifest(tmp, manifest)
-    write_datacard(tmp, manifest)
-    publish(tmp, final, overwrite=overwrite)
-    shutil.rmtree(work_dir, ignore_errors=True)
+    with build_memory_pool():
+        input_key = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:8]
+        work_dir = Path(out) / recipe.name / f".work-{recipe.hash}-{input_key}"
+        work_dir.mkdir(parents=True, exist_ok=True)
+        cache_dir = Path(out) / ".cache"
+        run_id = f"build:{os.getpid()}:{dt.datetime.now(dt.UTC).timestamp()}"  # not in output
+        tasks = plan_tasks(recipe, check_ctx)
+        plan = BuildPlan(recipe, root, work_dir, tasks, cache_dir, run_id=run_id)
+        runner = get_executor(executor, workers, **(executor_options or {}))
+        on_done = progress.advance if progress is not None else (lambda _r: None)
+        if progress is not None:
+            progress.start(len(plan.tasks))
+        results = runner.run(plan, on_done)
+        stats: Counter[str] = Counter()
+        read_inputs: dict[str, str] = {}
+        for result in sorted(results, key=lambda r: r.index):
+            stats.update(result.stats)
+            read_inputs.update(result.inputs)
+        global_ctx = RunContext(
+            seed=recipe.seed, scope="global", data_root=root, cache_dir=cache_dir
+        )
+        with runner.stage2_scope():  # the ray executor computes MinHash signatures on Ray here
+            assembly = assemble(recipe, results, global_ctx)
+        stats.update(assembly.stats)
+        keep = recipe.output.keep_rejects if keep_rejects is None else keep_rejects
+        tmp = Path(out) / recipe.name / f".tmp-{recipe.hash}-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        manifest = _write_outputs(recipe, assembly, results, tmp, keep, stats)
+        manifest["declared_inputs"] = inputs
+        manifest["inputs"] = dict(sorted({**inputs, **read_inputs, **global_ctx.inputs}.items()))
+        manifest["reports"] = global_ctx.reports
+        manifest["executor"] = {"name": runner.name, "workers": getattr(runner, "workers", None)}
+        manifest["built_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        write_manifest(tmp, manifest)
+        write_datacard(tmp, manifest)
+        publish(tmp, final, overwrite=overwrite)
+        shutil.rmtree(work_dir, ignore_errors=True)
     return BuildResult(final, manifest)
 
 
@@ -144,7 +148,13 @@ def _write_outputs(
     stats: Counter[str],
 ) -> dict[str, Any]:
     tables = [t for _, stage_tables in assembly.stages for t in stage_tables]
-    shards = write_hf_layout(tmp, tables, BLOCK_SCHEMA)
+    synthetic = SyntheticWords()
+
+    def written(batch: pa.RecordBatch) -> None:
+        synthetic.add(batch)
+        assembly.files.release()  # the staged pages this batch was gathered from
+
+    shards = write_hf_layout(tmp, tables, BLOCK_SCHEMA, written)
     stages, cursor = [], 0
     for name, stage_tables in assembly.stages:
         files = shards[cursor : cursor + len(stage_tables)]
@@ -161,18 +171,19 @@ def _write_outputs(
         )
     if not tables:  # an empty build still has one (empty) shard file for load_from_disk
         shards[0]["stage"] = stages[0]["name"] if stages else "main"
-    rejects = _all_rejects(results, assembly)
+    rejects_files = StagedFiles()
+    rejects = _all_rejects(results, assembly, rejects_files)
     rejects_info: dict[str, Any] = {"rows": rejects.num_rows, "written": keep_rejects}
     if keep_rejects:
-        write_hf_layout(tmp / "rejects", [rejects], REJECT_SCHEMA)
+        write_hf_layout(
+            tmp / "rejects", [rejects], REJECT_SCHEMA, lambda _batch: rejects_files.release()
+        )
         rejects_info["dir"] = "rejects"
-    return _manifest(recipe, assembly, stats, shards, stages, rejects_info)
+    return _manifest(recipe, assembly, stats, shards, stages, rejects_info, synthetic.share())
 
 
-def _all_rejects(results: list[TaskResult], assembly: Assembly) -> pa.Table:
-    from corpuskit.pipeline import read_staged
-
-    parts = [read_staged(r.rejects) for r in sorted(results, key=lambda r: r.index)]
+def _all_rejects(results: list[TaskResult], assembly: Assembly, files: StagedFiles) -> pa.Table:
+    parts = [files.read(r.rejects) for r in sorted(results, key=lambda r: r.index)]
     return (
         pa.concat_tables([*parts, *assembly.rejects]).cast(REJECT_SCHEMA)
         if parts or assembly.rejects
@@ -180,19 +191,23 @@ def _all_rejects(results: list[TaskResult], assembly: Assembly) -> pa.Table:
     )
 
 
-def synthetic_share(assembly: Assembly) -> dict[str, Any]:
-    """Words of generated documents (meta ``synthetic: true``) and their share of the output."""
-    import pyarrow.compute as pc
+class SyntheticWords:
+    """Counts words of generated documents (meta ``synthetic: true``) over the written batches."""
 
-    words = total = 0
-    for _, shards in assembly.stages:
-        for shard in shards:
-            idx = pa.array(shard.indices, pa.int64())
-            shard_words = shard.table["words"].take(idx)
-            flag = pc.match_substring(shard.table["meta"].take(idx), '"synthetic":true')
-            words += int(pc.sum(pc.if_else(flag, shard_words, 0)).as_py() or 0)
-            total += int(pc.sum(shard_words).as_py() or 0)
-    return {"words": words, "share": round(words / total, 6) if total else 0.0}
+    def __init__(self) -> None:
+        self.words = self.total = 0
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        import pyarrow.compute as pc
+
+        flag = pc.match_substring(batch["meta"], '"synthetic":true')
+        self.words += int(pc.sum(pc.if_else(flag, batch["words"], 0)).as_py() or 0)
+        self.total += int(pc.sum(batch["words"]).as_py() or 0)
+
+    def share(self) -> dict[str, Any]:
+        """Synthetic words and their share of the output."""
+        share = round(self.words / self.total, 6) if self.total else 0.0
+        return {"words": self.words, "share": share}
 
 
 def _manifest(
@@ -202,6 +217,7 @@ def _manifest(
     shards: list[dict[str, Any]],
     stages: list[dict[str, Any]],
     rejects: dict[str, Any],
+    synthetic: dict[str, Any],
 ) -> dict[str, Any]:
     words_out = assembly.words_by_source.get("selected", {})
     sources = []
@@ -238,6 +254,6 @@ def _manifest(
         "stages": stages,
         "shards": shards,
         "totals": {"docs": sum(s["rows"] for s in shards), "words": total_words},
-        "synthetic": synthetic_share(assembly),
+        "synthetic": synthetic,
         "rejects": rejects,
     }

@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 
 from corpuskit.document import BLOCK_SCHEMA, REJECT_SCHEMA
 from corpuskit.filters.base import BlockStep
+from corpuskit.memory import release_free_memory
 from corpuskit.recipe import Recipe
 from corpuskit.step import RunContext
 
@@ -168,6 +169,7 @@ def stage_task(
     tmp_marker = marker.with_suffix(f".json.tmp-{os.getpid()}")
     tmp_marker.write_text(json.dumps(asdict(result), sort_keys=True))
     os.replace(tmp_marker, marker)
+    release_free_memory()  # what this task freed, so that the next one starts from the floor
     return result
 
 
@@ -176,8 +178,3 @@ def _write_table_file(table: pa.Table, path: Path) -> None:
     with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
     os.replace(tmp, path)
-
-
-def read_staged(path: str) -> pa.Table:
-    """Memory-map a staged Arrow file (zero-copy)."""
-    return pa.ipc.open_file(pa.memory_map(path, "r")).read_all()

@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,22 +40,43 @@ def _with_hf_metadata(schema: pa.Schema) -> pa.Schema:
     return schema.with_metadata({"huggingface": json.dumps(info, sort_keys=True)})
 
 
-def write_arrow_stream(table: pa.Table, path: Path) -> dict[str, Any]:
-    """Write one shard deterministically; return its rows, words, bytes and sha256."""
-    schema = _with_hf_metadata(table.schema)
+def write_arrow_stream(
+    rows: pa.Table | ShardRows,
+    path: Path,
+    on_batch: Callable[[pa.RecordBatch], None] | None = None,
+) -> dict[str, Any]:
+    """Write one shard deterministically; return its rows, words, bytes and sha256.
+
+    Batches are gathered and written one at a time; ``on_batch`` sees each after it is written.
+    """
+    source = rows.table if isinstance(rows, ShardRows) else rows
+    schema = _with_hf_metadata(source.schema)
+    batches = rows.batches() if isinstance(rows, ShardRows) else _table_batches(rows)
+    n_rows = words = 0
     with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_stream(sink, schema) as writer:
-        for batch in table.cast(schema).to_batches(max_chunksize=BATCH_ROWS):
-            writer.write_batch(batch)
+        for batch in batches:
+            for out in pa.Table.from_batches([batch]).cast(schema).to_batches():
+                writer.write_batch(out)
+            n_rows += batch.num_rows
+            # The words column was counted from the text by count_words_array; verify() recounts.
+            words += (
+                int(pc.sum(batch["words"]).as_py() or 0)
+                if "words" in batch.schema.names
+                else sum_words(batch["text"])
+            )
+            if on_batch is not None:
+                on_batch(batch)
     return {
         "file": path.name,
-        "rows": table.num_rows,
-        # The words column was counted from the text by count_words_array; verify() recounts it.
-        "words": int(pc.sum(table["words"]).as_py() or 0)
-        if "words" in table.column_names
-        else sum_words(table["text"]),
+        "rows": n_rows,
+        "words": words,
         "bytes": path.stat().st_size,
         "sha256": sha256_file(path),
     }
+
+
+def _table_batches(table: pa.Table) -> Iterator[pa.RecordBatch]:
+    yield from table.to_batches(max_chunksize=BATCH_ROWS)
 
 
 def sha256_file(path: Path) -> str:
@@ -70,8 +91,9 @@ def sha256_file(path: Path) -> str:
 class ShardRows:
     """Rows of ``table``, in order, that make one shard; gathered only when the shard is written.
 
-    Keeping shards lazy bounds stage-2 memory by one shard rather than the whole output. A run of
-    consecutive rows is a zero-copy slice of the (memory-mapped) staged table.
+    Keeping shards lazy bounds stage-2 memory by one shard rather than the whole output, and by
+    one record batch for a run of consecutive rows: a zero-copy slice of the (memory-mapped)
+    staged table whose pages the writer can release batch by batch.
     """
 
     table: pa.Table
@@ -81,26 +103,43 @@ class ShardRows:
     def num_rows(self) -> int:
         return len(self.indices)
 
-    def materialize(self) -> pa.Table:
+    def _first_of_run(self) -> int | None:
+        """The first row if ``indices`` are consecutive rows, else None."""
         idx = self.indices
         first = int(idx[0]) if len(idx) else 0
         if len(idx) and int(idx[-1]) - first == len(idx) - 1 and bool(np.all(np.diff(idx) == 1)):
-            return self.table.slice(first, len(idx))
-        return self.table.take(pa.array(idx, pa.int64()))
+            return first
+        return None
+
+    def materialize(self) -> pa.Table:
+        first = self._first_of_run()
+        if first is not None:
+            return self.table.slice(first, len(self.indices))
+        return self.table.take(pa.array(self.indices, pa.int64()))
+
+    def batches(self, max_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
+        """``materialize().to_batches(max_rows)``.
+
+        A run's batches are zero-copy slices (of the memory-mapped staged files), so a writer
+        that releases those pages after each batch holds one batch at a time. Scattered rows are
+        taken for the whole shard at once: the IPC bytes of a slice of one take differ from those
+        of separate takes of its pieces, and shard bytes must not change.
+        """
+        yield from self.materialize().to_batches(max_chunksize=max_rows)
 
 
 def write_hf_layout(
-    directory: Path, tables: Sequence[pa.Table | ShardRows], schema: pa.Schema
+    directory: Path,
+    tables: Sequence[pa.Table | ShardRows],
+    schema: pa.Schema,
+    on_batch: Callable[[pa.RecordBatch], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Write shards named like ``save_to_disk`` does, plus ``dataset_info.json``/``state.json``."""
     directory.mkdir(parents=True, exist_ok=True)
     tables = tables or [schema.empty_table()]
     total = len(tables)
     shards = [
-        write_arrow_stream(
-            t.materialize() if isinstance(t, ShardRows) else t,
-            directory / f"data-{i:05d}-of-{total:05d}.arrow",
-        )
+        write_arrow_stream(t, directory / f"data-{i:05d}-of-{total:05d}.arrow", on_batch)
         for i, t in enumerate(tables)
     ]
     info = {"citation": "", "description": "", "features": hf_features(schema), "homepage": ""}

@@ -21,20 +21,23 @@ from corpuskit.sources.textio import CHUNK_BYTES, open_binary
 
 def iter_byte_chunks(
     path: Path, display: str, chunk_bytes: int = CHUNK_BYTES
-) -> Iterator[tuple[int, bytes]]:
+) -> Iterator[tuple[int, bytes | memoryview]]:
     """(first line number, bytes) chunks that end at a newline (the last one may not)."""
     line_no, carry = 1, b""
     try:
         with open_binary(path) as handle:
             while block := handle.read(chunk_bytes):
-                data = carry + block
+                data = carry + block if carry else block
+                del block  # only one copy of the chunk stays alive while it is processed
                 cut = data.rfind(b"\n")
                 if cut < 0:
                     carry = data
                     continue
                 carry = data[cut + 1 :]
-                yield line_no, data[: cut + 1]
-                line_no += data.count(b"\n", 0, cut + 1)
+                lines = data.count(b"\n", 0, cut + 1)
+                # A view, not a copy: the whole chunk is the one that must fit in memory.
+                yield line_no, memoryview(data)[: cut + 1]
+                line_no += lines
     except (EOFError, OSError) as exc:
         raise InputError(
             f"{display}:{line_no}: cannot read input past this line ({exc})",
@@ -44,7 +47,7 @@ def iter_byte_chunks(
         yield line_no, carry
 
 
-def split_lines(data: bytes) -> pa.LargeStringArray | None:
+def split_lines(data: bytes | memoryview) -> pa.LargeStringArray | None:
     """One string per line (newline included), or None if the bytes are not valid UTF-8."""
     buf = np.frombuffer(data, dtype=np.uint8)
     ends = np.flatnonzero(buf == 10) + 1

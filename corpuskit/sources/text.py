@@ -101,7 +101,11 @@ class TextSource(Source, kind="text"):
             lines = split_lines(data)
             if lines is None:
                 yield from self._decode_chunk(
-                    LineChunk(first_line, data.rstrip(b"\n").split(b"\n")), ctx, prefix, name, meta
+                    LineChunk(first_line, bytes(data).rstrip(b"\n").split(b"\n")),
+                    ctx,
+                    prefix,
+                    name,
+                    meta,
                 )
                 continue
             ids, texts, words = line_documents(lines, first_line, prefix, strip=self.strip)

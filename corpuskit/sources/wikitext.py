@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import wikitextparser as wtp
+if TYPE_CHECKING:  # imported when parsing: it costs ~8 MiB, and only Wiktionary needs it
+    import wikitextparser as wtp
 
 _REFS = re.compile(r"<ref\b[^>/]*/>|<ref\b[^>]*>.*?</ref>", re.S | re.I)
 _COMMENTS = re.compile(r"<!--.*?(?:-->|$)", re.S)
@@ -110,7 +112,9 @@ def wikitext_to_plain(text: str, *, labels: bool = True) -> str:
         ):
             return fragment
         fragment = _DROP_LINKS.sub("", _COMMENTS.sub("", _REFS.sub("", fragment)))
-        parsed = wtp.parse(fragment)
+        import wikitextparser
+
+        parsed = wikitextparser.parse(fragment)
         return parsed.plain_text(
             replace_templates=lambda t: render_template(t, render),
             replace_parser_functions=lambda _f: "",
