@@ -127,12 +127,30 @@ class RayExecutor:
 
         return distributed_stage2(self._connect, self.cpus_per_task)
 
+    def engine_for(self, plan: BuildPlan) -> str:
+        """The engine that runs ``plan``: ``tasks`` whenever a generator has per-build limits.
+
+        A generator's stage-1 word allowance (``max_words``) spans all blocks of a partition, and
+        its rate limits are shared out by the number of workers. Ray Data hands a partition's
+        blocks to different tasks and actors, each with its own context, so the allowance would
+        restart per block (more candidates, hence other bytes than the local build after the
+        stage-2 trim) and the limits would not be divided; one Ray task per partition keeps both.
+        """
+        if self.engine == "data" and any(
+            getattr(g, "max_words", None) is not None
+            or getattr(g, "rpm", None)
+            or getattr(g, "tpm", None)
+            for g in plan.recipe.generators
+        ):
+            return "tasks"
+        return self.engine
+
     def run(self, plan: BuildPlan, on_done: Callable[[TaskResult], None]) -> list[TaskResult]:
         """Run every task of ``plan`` on Ray; ``on_done`` is called as each one finishes."""
         if not plan.tasks:
             return []
         ray = self._connect()
-        if self.engine == "data":
+        if self.engine_for(plan) == "data":
             from corpuskit.executors.ray_data import DataSettings, run_with_ray_data
 
             settings = DataSettings(

@@ -206,3 +206,31 @@ def test_missing_ray_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(MissingDependencyError) as info:
         get_executor("ray", 2)
     assert info.value.hint == "pip install 'corpuskit[ray]'"
+
+
+def test_generators_with_per_build_limits_run_one_task_per_partition(tmp_path: Path) -> None:
+    from corpuskit.executors.ray import RayExecutor
+    from corpuskit.pipeline import BuildPlan
+
+    def plan(**limits: int) -> BuildPlan:
+        data = _generator_recipe("http://127.0.0.1:9/v1").to_dict()
+        data["generators"][0].update(limits)
+        return BuildPlan(Recipe.from_dict(data), tmp_path, tmp_path, [], tmp_path)
+
+    data_engine, task_engine = RayExecutor(), RayExecutor(engine="tasks")
+    assert data_engine.engine_for(plan()) == "data"
+    assert data_engine.engine_for(plan(max_words=50)) == "tasks"
+    assert data_engine.engine_for(plan(rpm=60)) == "tasks"
+    assert task_engine.engine_for(plan()) == "tasks"
+
+
+def test_a_generator_quota_on_ray_gives_the_local_bytes(tmp_path: Path, local_ray: None) -> None:
+    with OpenAITestServer(prompt_set_responder) as server:
+        data = _generator_recipe(server.base_url).to_dict()
+        data["generators"][0]["max_words"] = 60
+        recipe = Recipe.from_dict(data)
+        on_ray = build(recipe, out=tmp_path / "ray", executor="ray")
+        local = build(recipe, out=tmp_path / "local", workers=2)
+    assert shard_hashes(on_ray.path) == shard_hashes(local.path)
+    generated = [d for d in on_ray.open().documents() if d.meta.get("synthetic")]
+    assert 0 < sum(d.words for d in generated) <= 60
