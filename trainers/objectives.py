@@ -92,11 +92,3 @@ def summed_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Sum of cross-entropies in fp32 over the non-ignored targets."""
     flat = logits.float().view(-1, logits.shape[-1])  # (B·T, V)
     return F.cross_entropy(flat, targets.reshape(-1), ignore_index=IGNORE, reduction="sum")
-
-
-def loss_of(logits: torch.Tensor, targets: torch.Tensor, n: int) -> torch.Tensor:
-    """Mean cross-entropy in fp32 over the ``n`` non-ignored targets (0 when there are none).
-
-    ``n`` comes from the CPU copy of the targets, so no GPU sync is needed to count them.
-    """
-    return summed_loss(logits, targets) / max(n, 1)
