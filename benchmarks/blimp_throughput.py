@@ -14,112 +14,47 @@ that their accuracies agree, and prints pairs/s and the ratio.
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from tokenizers import (
-    Tokenizer,
-    decoders,
-    models,
-    normalizers,
-    pre_tokenizers,
-    processors,
-    trainers,
-)
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+# The evaluator tests' model makers, at benchmark sizes: one definition of "a tiny random model".
+from tests.evaluate.helpers import blimp_subset, save_tiny_bert, save_tiny_gpt2  # noqa: E402
 
 SIZES = {"tiny": (2, 64, 2), "30m": (8, 512, 8)}  # layers, hidden, heads
 
 
 def blimp_pairs(root: Path, n: int) -> list[dict]:
-    files = sorted((root / "blimp").glob("*.jsonl.gz"))
-    per = -(-n // len(files))
-    out: list[dict] = []
-    for path in files:
-        with gzip.open(path, "rt", encoding="utf-8") as handle:
-            out.extend(json.loads(line) for _, line in zip(range(per), handle, strict=False))
-    return out[:n]
+    """The first ceil(n / 67) pairs of every paradigm, cut at ``n``."""
+    paradigms = len(list((root / "blimp").glob("*.jsonl.gz")))
+    if not paradigms:
+        raise SystemExit(
+            f"no BLiMP files in {root / 'blimp'} (pass --data-root or set CORPUSKIT_DATA)"
+        )
+    return blimp_subset(root, per_paradigm=-(-n // paradigms), total=n)
 
 
 def make_model(folder: Path, objective: str, size: str, texts: list[str]) -> None:
-    from transformers import (
-        BertConfig,
-        BertForMaskedLM,
-        BertTokenizerFast,
-        GPT2Config,
-        GPT2LMHeadModel,
-        GPT2TokenizerFast,
-    )
-
     layers, hidden, heads = SIZES[size]
     vocab = 16384 if size == "30m" else 2048
-    torch.manual_seed(0)
+    shape = {"vocab_size": vocab, "layers": layers, "hidden": hidden, "heads": heads}
     if objective == "causal":
-        tok = Tokenizer(models.BPE())
-        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-        tok.decoder = decoders.ByteLevel()
-        tok.train_from_iterator(
-            texts,
-            trainers.BpeTrainer(
-                vocab_size=vocab,
-                special_tokens=["<|endoftext|>"],
-                show_progress=False,
-                initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-            ),
-        )
-        eot = "<|endoftext|>"
-        hf = GPT2TokenizerFast(tokenizer_object=tok, bos_token=eot, eos_token=eot, unk_token=eot)
-        config = GPT2Config(
-            vocab_size=len(hf),
-            n_positions=128,
-            n_embd=hidden,
-            n_layer=layers,
-            n_head=heads,
-            bos_token_id=0,
-            eos_token_id=0,
-        )
-        model = GPT2LMHeadModel(config)
+        save_tiny_gpt2(folder, texts, **shape)
     else:
-        tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-        tok.normalizer = normalizers.BertNormalizer(lowercase=True)
-        tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-        specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-        tok.train_from_iterator(
-            texts,
-            trainers.WordPieceTrainer(
-                vocab_size=vocab, special_tokens=specials, show_progress=False
-            ),
-        )
-        tok.post_processor = processors.TemplateProcessing(
-            single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)]
-        )
-        hf = BertTokenizerFast(
-            tokenizer_object=tok,
-            unk_token="[UNK]",
-            pad_token="[PAD]",
-            cls_token="[CLS]",
-            sep_token="[SEP]",
-            mask_token="[MASK]",
-        )
-        config = BertConfig(
-            vocab_size=len(hf),
-            hidden_size=hidden,
-            num_hidden_layers=layers,
-            num_attention_heads=heads,
-            intermediate_size=4 * hidden,
-            max_position_embeddings=128,
-        )
-        model = BertForMaskedLM(config)
-    model.eval().save_pretrained(folder)
-    hf.save_pretrained(folder)
-    print(
-        f"model: {objective} {size}, {sum(p.numel() for p in model.parameters()) / 1e6:.1f}M params, vocab {len(hf)}"
-    )
+        save_tiny_bert(folder, texts, intermediate=4 * hidden, **shape)
+    from trainers.evaluate.models import load_scoring_model
+
+    model = load_scoring_model(folder)
+    params = sum(p.numel() for p in model.module.parameters())
+    print(f"model: {objective} {size}, {params / 1e6:.1f}M params, vocab {len(model.tokenizer)}")
 
 
 def run_ours(
@@ -128,8 +63,7 @@ def run_ours(
     from trainers.evaluate.models import load_scoring_model
     from trainers.evaluate.scorer import MinimalPairScorer
 
-    model = load_scoring_model(folder)
-    model.module.to(device)
+    model = load_scoring_model(folder).to(device)
     scorer = MinimalPairScorer(model)
     scorer.score_pairs(good[:50], bad[:50])  # warm-up
     _sync(device)

@@ -37,15 +37,24 @@ def blimp_subset(data_root: Path, per_paradigm: int = 15, total: int = 1000) -> 
     return records[:total]
 
 
-def save_tiny_gpt2(folder: Path, texts: list[str], *, seed: int = 0) -> Path:
-    """GPT-2 (2 layers, 32 dims) with a byte-level BPE trained on ``texts``."""
+def save_tiny_gpt2(
+    folder: Path,
+    texts: list[str],
+    *,
+    seed: int = 0,
+    vocab_size: int = 400,
+    layers: int = 2,
+    hidden: int = 32,
+    heads: int = 2,
+) -> Path:
+    """GPT-2 (2 layers, 32 dims by default) with a byte-level BPE trained on ``texts``."""
     from transformers import GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast
 
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=400,
+        vocab_size=vocab_size,
         special_tokens=["<|endoftext|>"],
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
@@ -57,9 +66,9 @@ def save_tiny_gpt2(folder: Path, texts: list[str], *, seed: int = 0) -> Path:
     config = GPT2Config(
         vocab_size=len(hf_tok),
         n_positions=128,
-        n_embd=32,
-        n_layer=2,
-        n_head=2,
+        n_embd=hidden,
+        n_layer=layers,
+        n_head=heads,
         bos_token_id=0,
         eos_token_id=0,
     )
@@ -69,7 +78,7 @@ def save_tiny_gpt2(folder: Path, texts: list[str], *, seed: int = 0) -> Path:
     return folder
 
 
-def bert_tokenizer(texts: list[str]):
+def bert_tokenizer(texts: list[str], vocab_size: int = 300):
     from transformers import BertTokenizerFast
 
     tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
@@ -79,7 +88,9 @@ def bert_tokenizer(texts: list[str]):
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     tok.train_from_iterator(
         texts,
-        trainers.WordPieceTrainer(vocab_size=300, special_tokens=specials, show_progress=False),
+        trainers.WordPieceTrainer(
+            vocab_size=vocab_size, special_tokens=specials, show_progress=False
+        ),
     )
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]",
@@ -96,18 +107,28 @@ def bert_tokenizer(texts: list[str]):
     )
 
 
-def save_tiny_bert(folder: Path, texts: list[str], *, seed: int = 0) -> Path:
-    """BERT (2 layers, 32 dims) with a WordPiece vocabulary trained on ``texts``."""
+def save_tiny_bert(
+    folder: Path,
+    texts: list[str],
+    *,
+    seed: int = 0,
+    vocab_size: int = 300,
+    layers: int = 2,
+    hidden: int = 32,
+    heads: int = 2,
+    intermediate: int = 64,
+) -> Path:
+    """BERT (2 layers, 32 dims by default) with a WordPiece vocabulary trained on ``texts``."""
     from transformers import BertConfig, BertForMaskedLM
 
-    hf_tok = bert_tokenizer(texts)
+    hf_tok = bert_tokenizer(texts, vocab_size)
     torch.manual_seed(seed)
     config = BertConfig(
         vocab_size=len(hf_tok),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        intermediate_size=intermediate,
         max_position_embeddings=128,
     )
     BertForMaskedLM(config).eval().save_pretrained(folder)
