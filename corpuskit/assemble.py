@@ -90,9 +90,14 @@ def split_by_words(table: pa.Table, order: np.ndarray, shard_words: int) -> list
     order = np.asarray(order, dtype=np.int64)
     if len(order) == 0:
         return []
-    cumulative = np.cumsum(table["words"].to_numpy()[order])
-    shard_of_row = np.maximum(cumulative - 1, 0) // shard_words
-    cuts = np.flatnonzero(np.diff(shard_of_row)) + 1
+    # One per-row array of the whole build (8 bytes x rows), worked on in place.
+    shard_of_row = table["words"].to_numpy()[order]
+    np.cumsum(shard_of_row, out=shard_of_row)
+    np.subtract(shard_of_row, 1, out=shard_of_row)
+    np.maximum(shard_of_row, 0, out=shard_of_row)
+    np.floor_divide(shard_of_row, shard_words, out=shard_of_row)
+    cuts = np.flatnonzero(shard_of_row[1:] != shard_of_row[:-1]) + 1
+    del shard_of_row
     bounds = [0, *cuts.tolist(), len(order)]
     return [ShardRows(table, order[a:b]) for a, b in itertools.pairwise(bounds) if b > a]
 

@@ -21,6 +21,7 @@ from corpuskit.datapaths import display_path, find_data_root
 from corpuskit.document import BLOCK_SCHEMA, REJECT_SCHEMA
 from corpuskit.errors import OutputExistsError
 from corpuskit.executors import get_executor
+from corpuskit.lazy_pandas import defer_pandas
 from corpuskit.ledger import build_ledger
 from corpuskit.memory import StagedFiles, build_memory_pool
 from corpuskit.pipeline import BuildPlan, Task, TaskResult
@@ -86,6 +87,7 @@ def build(
     holding a different build (same recipe, changed inputs) is refused unless ``overwrite``. An
     interrupted build resumes from the finished partitions in ``out/<name>/.work-<hash>``.
     """
+    defer_pandas()  # pyarrow would import pandas (30-50 MiB) into a build that never uses it
     root = find_data_root(data_root)
     recipe.check(root)
     check_ctx = CheckContext(root)

@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from corpuskit.waterfall_chart import render_waterfall_png
+
 DATACARD = "DATACARD.md"
 WATERFALL_PNG = "waterfall.png"
 
@@ -214,46 +216,11 @@ def render_datacard(manifest: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def render_waterfall_png(manifest: dict[str, Any], path: Path) -> None:
-    """A waterfall bar chart of words per step (Agg canvas: no display, no global backend)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    rows = waterfall_rows(manifest)
-    fig = Figure(figsize=(max(6.0, 1.1 * len(rows)), 4.0), dpi=100)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    for i, row in enumerate(rows):
-        if row["step"] in ("read", "output"):
-            bottom, height, color = 0, row["words_out"], "#4c72b0"
-        else:
-            bottom = min(row["words_in"], row["words_out"])
-            height, color = abs(row["change"]), "#55a868" if row["change"] > 0 else "#c44e52"
-        ax.bar(i, height, bottom=bottom, color=color)
-        ax.annotate(
-            f"{row['change']:+,}"
-            if row["step"] not in ("read", "output")
-            else f"{row['words_out']:,}",
-            (i, bottom + height),
-            ha="center",
-            va="bottom",
-            fontsize=7,
-        )
-    labels = [
-        r["step"] if r["family"] in ("sources", "shards") else f"{r['step']}\n({r['family']})"
-        for r in rows
-    ]
-    ax.set_xticks(range(len(rows)), labels, rotation=30, ha="right")
-    ax.set_ylabel("words")
-    ax.set_title(f"{manifest['name']} {manifest['recipe_hash']}: attrition by step")
-    fig.tight_layout()
-    fig.savefig(str(path), format="png")
-
-
 def write_datacard(directory: str | Path, manifest: dict[str, Any]) -> Path:
     """Write ``DATACARD.md`` and ``waterfall.png`` into a build directory; return the card."""
     directory = Path(directory)
-    render_waterfall_png(manifest, directory / WATERFALL_PNG)
+    title = f"{manifest['name']} {manifest['recipe_hash']}: attrition by step"
+    render_waterfall_png(waterfall_rows(manifest), title, directory / WATERFALL_PNG)
     card = directory / DATACARD
     card.write_text(render_datacard(manifest), encoding="utf-8")
     return card

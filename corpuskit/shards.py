@@ -51,7 +51,7 @@ def write_arrow_stream(
     """
     source = rows.table if isinstance(rows, ShardRows) else rows
     schema = _with_hf_metadata(source.schema)
-    batches = rows.batches() if isinstance(rows, ShardRows) else _table_batches(rows)
+    batches = rows.batches() if isinstance(rows, ShardRows) else fixed_batches(rows)
     n_rows = words = 0
     with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_stream(sink, schema) as writer:
         for batch in batches:
@@ -73,10 +73,6 @@ def write_arrow_stream(
         "bytes": path.stat().st_size,
         "sha256": sha256_file(path),
     }
-
-
-def _table_batches(table: pa.Table) -> Iterator[pa.RecordBatch]:
-    yield from table.to_batches(max_chunksize=BATCH_ROWS)
 
 
 def sha256_file(path: Path) -> str:
@@ -118,14 +114,26 @@ class ShardRows:
         return self.table.take(pa.array(self.indices, pa.int64()))
 
     def batches(self, max_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
-        """``materialize().to_batches(max_rows)``.
+        """The shard's rows in batches of ``max_rows`` (the last one shorter): ``fixed_batches``.
 
-        A run's batches are zero-copy slices (of the memory-mapped staged files), so a writer
-        that releases those pages after each batch holds one batch at a time. Scattered rows are
-        taken for the whole shard at once: the IPC bytes of a slice of one take differ from those
-        of separate takes of its pieces, and shard bytes must not change.
+        A run is gathered batch by batch from the memory-mapped staged files, so a writer that
+        releases those pages after each batch holds one batch at a time. Scattered rows are
+        taken for the whole shard at once.
         """
-        yield from self.materialize().to_batches(max_chunksize=max_rows)
+        yield from fixed_batches(self.materialize(), max_rows)
+
+
+def fixed_batches(table: pa.Table, max_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
+    """Record batches of exactly ``max_rows`` rows (the last one shorter), each a fresh copy.
+
+    The IPC bytes of a shard follow its record batches, and a batch that is a zero-copy slice of
+    a larger array is written with that array's padding, so each batch is gathered into fresh
+    buffers: shard bytes then depend only on the rows and their order, not on how stage 1
+    happened to block them (read chunk size, executor). A copy costs one batch of memory.
+    """
+    for start in range(0, table.num_rows, max_rows):
+        window = table.slice(start, max_rows)
+        yield from window.take(np.arange(window.num_rows)).to_batches()
 
 
 def write_hf_layout(

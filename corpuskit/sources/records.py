@@ -18,7 +18,6 @@ from typing import Any, NamedTuple
 
 import orjson
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from corpuskit.errors import InputError
 from corpuskit.sources.emit import DECODE_ERROR, MALFORMED_RECORD
@@ -144,6 +143,8 @@ def table_batches(
     """Record batches of a parquet file (optionally some row groups) or an Arrow IPC file/stream."""
     wanted = list(columns) if columns else None
     if fmt == "parquet":
+        import pyarrow.parquet as pq  # here: it loads Arrow's filesystems (~8 MiB) too
+
         pf = pq.ParquetFile(str(path))
         missing = [c for c in wanted or [] if c not in pf.schema_arrow.names]
         yield from pf.iter_batches(
@@ -169,6 +170,8 @@ def parquet_row_group_ranges(path: Path, rows_per_partition: int) -> list[tuple[
 
     Decided from the file's metadata only, so partitions never depend on the worker count.
     """
+    import pyarrow.parquet as pq
+
     meta = pq.ParquetFile(str(path)).metadata
     ranges: list[tuple[int, int, int]] = []
     start_group, start_row, rows, row = 0, 0, 0, 0

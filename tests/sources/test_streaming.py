@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import corpuskit.sources.emit as emit
+import corpuskit.sources.lines as lines
 import corpuskit.sources.textio as textio
 from corpuskit.sources import DialogueSource, JsonlSource, TextSource
 from corpuskit.sources.base import Source
@@ -57,6 +58,7 @@ def test_peak_memory_is_independent_of_input_size(
     # Small blocks and chunks, so that inputs many times larger than one block fit in a fast test.
     monkeypatch.setattr(emit.Emitter.__init__, "__defaults__", (500,))
     monkeypatch.setattr(textio.iter_line_chunks, "__defaults__", (16 << 10,))
+    monkeypatch.setattr(lines.iter_byte_chunks, "__defaults__", (16 << 10,))  # unit: line
     monkeypatch.setattr(textio, "CHUNK_BYTES", 16 << 10)  # file_sha256's read size
     small, large = tmp_path / "small.txt", tmp_path / "large.txt"
     small.write_text(content(4_000))
