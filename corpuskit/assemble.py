@@ -58,6 +58,7 @@ def assemble(recipe: Recipe, results: list[TaskResult], ctx: RunContext) -> Asse
     table = pa.concat_tables(staged) if staged else BLOCK_SCHEMA.empty_table()
     table = trim_to_quotas(recipe, table, ctx)  # each generator's max_words, for the whole build
     by_source: dict[str, dict[str, int]] = {"filtered": words_per_source(table)}
+    files.release()  # after every scan of a column: only one column's pages at a time
     rejects: list[pa.Table] = []
     for label, step in labelled(list(recipe.dedup)):
         account(ctx.stats, label, "in", table)
@@ -67,6 +68,7 @@ def assemble(recipe: Recipe, results: list[TaskResult], ctx: RunContext) -> Asse
     rejects.extend(ctx.rejects)
     account_rejects(ctx.stats, ctx.rejects)
     by_source["deduplicated"] = words_per_source(table)
+    files.release()
     report: dict[str, Any] = {}
     if recipe.budget is not None:
         label = recipe.budget.kind
@@ -77,6 +79,7 @@ def assemble(recipe: Recipe, results: list[TaskResult], ctx: RunContext) -> Asse
         report = selection.report
         files.release()
     by_source["selected"] = words_per_source(table)
+    files.release()
     stages = [
         (stage.name, split_by_words(table, stage.indices, recipe.output.shard_words))
         for stage in recipe.curriculum.order(table, ctx)

@@ -18,7 +18,7 @@ from corpuskit import __version__
 from corpuskit.assemble import Assembly, assemble
 from corpuskit.datacard import write_datacard
 from corpuskit.datapaths import display_path, find_data_root
-from corpuskit.document import BLOCK_SCHEMA, REJECT_SCHEMA
+from corpuskit.document import BLOCK_SCHEMA, REJECT_SCHEMA, conform
 from corpuskit.errors import OutputExistsError
 from corpuskit.executors import get_executor
 from corpuskit.lazy_pandas import defer_pandas
@@ -186,11 +186,9 @@ def _write_outputs(
 
 def _all_rejects(results: list[TaskResult], assembly: Assembly, files: StagedFiles) -> pa.Table:
     parts = [files.read(r.rejects) for r in sorted(results, key=lambda r: r.index)]
-    return (
-        pa.concat_tables([*parts, *assembly.rejects]).cast(REJECT_SCHEMA)
-        if parts or assembly.rejects
-        else REJECT_SCHEMA.empty_table()
-    )
+    files.release()  # reading touched each record batch's header
+    tables = [conform(t, REJECT_SCHEMA) for t in [*parts, *assembly.rejects]]
+    return pa.concat_tables(tables) if tables else REJECT_SCHEMA.empty_table()
 
 
 class SyntheticWords:

@@ -58,6 +58,15 @@ REJECT_SCHEMA = pa.schema(
 )
 
 
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` with ``schema``: as it is when the types already match, else cast.
+
+    A cast reads every buffer even when nothing changes, which on a memory-mapped staged file
+    would pull all of its pages into memory.
+    """
+    return table if table.schema.equals(schema) else table.cast(schema)
+
+
 def dump_meta(meta: Mapping[str, Any]) -> str:
     """Canonical JSON for meta: sorted keys, so equal meta gives equal bytes."""
     return json.dumps(dict(meta), sort_keys=True, ensure_ascii=False, separators=(",", ":"))

@@ -137,7 +137,9 @@ def run_task(plan: BuildPlan, task: Task) -> TaskResult:
             account(ctx.stats, source.name, "out", block)
             yield run_steps(steps, block, ctx)
 
-    return stage_task(plan, task, blocks(), lambda: (ctx.rejects, ctx.stats, ctx.inputs))
+    return stage_task(
+        plan, task, blocks(), lambda: (ctx.rejects, ctx.stats, ctx.inputs), streaming=ctx
+    )
 
 
 def stage_task(
@@ -145,36 +147,65 @@ def stage_task(
     task: Task,
     blocks: Iterable[pa.Table],
     side: Callable[[], tuple[list[pa.Table], Counter[str], dict[str, str]]],
+    streaming: RunContext | None = None,
 ) -> TaskResult:
-    """Write a task's kept ``blocks`` (streamed), then its rejects and, last, its JSON marker.
+    """Write a task's kept ``blocks`` and its rejects (streamed), then, last, its JSON marker.
 
-    ``side`` is called once ``blocks`` is exhausted and gives (rejects, counters, inputs).
+    ``side`` is called once ``blocks`` is exhausted and gives (rejects, counters, inputs); the
+    rejects of a ``streaming`` context go to the rejects file as the steps make them instead.
     """
     stem = plan.work_dir / f"part-{task.index:05d}"
     staged, rejects_path = Path(f"{stem}.arrow"), Path(f"{stem}.rejects.arrow")
     rows = 0
-    tmp = Path(f"{stem}.arrow.tmp-{os.getpid()}")
-    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, BLOCK_SCHEMA) as writer:
-        for block in blocks:
-            rows += block.num_rows
-            writer.write_table(block.cast(BLOCK_SCHEMA))
-    os.replace(tmp, staged)
-    rejects, stats, inputs = side()
-    _write_table_file(
-        pa.concat_tables(rejects) if rejects else REJECT_SCHEMA.empty_table(), rejects_path
-    )
-    account_rejects(stats, rejects)
+    streamed: Counter[str] = Counter()
+    with (
+        _AtomicIpcFile(staged, BLOCK_SCHEMA) as writer,
+        _AtomicIpcFile(rejects_path, REJECT_SCHEMA) as rejects_writer,
+    ):
+
+        def sink(table: pa.Table) -> None:
+            rejects_writer.write_table(table)
+            account_rejects(streamed, [table])
+
+        if streaming is not None:
+            streaming.reject_sink = sink
+        try:
+            for block in blocks:
+                rows += block.num_rows
+                writer.write_table(block.cast(BLOCK_SCHEMA))
+        finally:
+            if streaming is not None:
+                streaming.reject_sink = None
+        rejects, stats, inputs = side()
+        for table in rejects:
+            sink(table)
+    stats.update(streamed)
     result = TaskResult(task.index, str(staged), str(rejects_path), rows, dict(stats), inputs)
     marker = stem.with_suffix(".json")
     tmp_marker = marker.with_suffix(f".json.tmp-{os.getpid()}")
     tmp_marker.write_text(json.dumps(asdict(result), sort_keys=True))
     os.replace(tmp_marker, marker)
+    del rejects
     release_free_memory()  # what this task freed, so that the next one starts from the floor
     return result
 
 
-def _write_table_file(table: pa.Table, path: Path) -> None:
-    tmp = Path(f"{path}.tmp-{os.getpid()}")
-    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-        writer.write_table(table)
-    os.replace(tmp, path)
+class _AtomicIpcFile:
+    """An Arrow IPC file writer to ``path`` through a temporary file renamed on success."""
+
+    def __init__(self, path: Path, schema: pa.Schema) -> None:
+        self.path, self.schema = path, schema
+        self.tmp = Path(f"{path}.tmp-{os.getpid()}")
+
+    def __enter__(self) -> pa.ipc.RecordBatchFileWriter:
+        self.sink = pa.OSFile(str(self.tmp), "wb")
+        self.writer = pa.ipc.new_file(self.sink, self.schema)
+        return self.writer
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        self.writer.close()
+        self.sink.close()
+        if exc_type is None:
+            os.replace(self.tmp, self.path)
+        else:
+            self.tmp.unlink(missing_ok=True)

@@ -12,6 +12,7 @@ import hashlib
 import logging
 import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -99,6 +100,9 @@ class RunContext:
     stats: Counter[str] = field(default_factory=Counter)
     inputs: dict[str, str] = field(default_factory=dict)
     rejects: list[pa.Table] = field(default_factory=list)
+    # Where rejected rows go as they are made (stage 1 streams them to the task's rejects file,
+    # so that a task's memory is one block, not all its rejects); None keeps them in ``rejects``.
+    reject_sink: Callable[[pa.Table], None] | None = None
     reports: dict[str, Any] = field(default_factory=dict)
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("corpuskit"))
 
@@ -120,4 +124,8 @@ class RunContext:
             return
         reason_arr = pa.array(reasons, pa.string()) if isinstance(reasons, list) else reasons
         table = block.append_column("step", pa.array([step] * block.num_rows, pa.string()))
-        self.rejects.append(table.append_column("reason", reason_arr).cast(REJECT_SCHEMA))
+        rejected = table.append_column("reason", reason_arr).cast(REJECT_SCHEMA)
+        if self.reject_sink is not None:
+            self.reject_sink(rejected)
+        else:
+            self.rejects.append(rejected)
