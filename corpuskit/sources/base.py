@@ -12,7 +12,7 @@ from pydantic import Field, model_validator
 from corpuskit.document import Document, docs_to_block
 from corpuskit.step import CheckContext, RunContext, Step
 
-BLOCK_ROWS = 50_000
+BLOCK_ROWS = 10_000
 
 
 class Source(Step):
