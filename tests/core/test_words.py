@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+
 import pyarrow as pa
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from corpuskit import count_words
+from corpuskit import count_words, words
 from corpuskit.words import count_words_array, sum_words
 
 GOLDEN = [
@@ -72,3 +74,8 @@ def test_vectorised_handles_every_whitespace_nulls_slices_and_chunks(
             count_words_array(chunked).to_pylist()
             == expected + expected[start : start + len(sliced)]
         )
+
+
+def test_whitespace_table_is_this_pythons_isspace() -> None:
+    expected = tuple(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
+    assert expected == words.WHITESPACE
