@@ -13,14 +13,14 @@ import math
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageDraw, ImageFont
-
 FULL, REMOVED, ADDED = "#4c72b0", "#c44e52", "#55a868"
 COLUMN, HEIGHT, LEFT, TOP, BOTTOM = 120, 440, 84, 46, 70
 
 
 def render_waterfall_png(rows: list[dict[str, Any]], title: str, path: Path) -> None:
     """Write the chart of ``rows`` (``waterfall_rows`` output) to ``path``."""
+    from PIL import Image, ImageDraw, ImageFont  # here: only a build's last step needs it
+
     width = LEFT + COLUMN * max(len(rows), 5) + 20
     image = Image.new("RGB", (width, HEIGHT), "white")
     draw = ImageDraw.Draw(image)
