@@ -62,6 +62,34 @@ def test_tutorial_commands_run(
     assert built == ["quickstart", "wiktionary"]
 
 
+def tutorial_score_commands() -> list[str]:
+    """The tutorial's `corpuskit score` and `corpuskit leaderboard` lines, in order."""
+    lines = [line for block in fenced(TUTORIAL, "bash") for line in block.splitlines()]
+    return [line for line in lines if line.startswith(("corpuskit score", "corpuskit leaderb"))]
+
+
+@pytest.mark.slow
+def test_tutorial_score_and_leaderboard_commands_run(
+    data_root: Path, chdir_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Build -> train -> evaluate -> compare, exactly as the tutorial's sections 6 and 7 say."""
+    from trainers.leaderboard import Leaderboard
+
+    monkeypatch.setenv("CORPUSKIT_DATA", str(data_root))
+    for name in ("recipes", "trainers"):
+        (chdir_tmp / name).symlink_to(REPO / name)
+    commands = tutorial_score_commands()
+    assert [c.split()[1] for c in commands] == ["score", "score", "leaderboard"]
+    for command in commands:
+        done = subprocess.run(
+            shlex.split(command), capture_output=True, text=True, timeout=600, check=False
+        )
+        assert done.returncode == 0, f"{command}\n{done.stdout}{done.stderr}"
+    summaries = Leaderboard(chdir_tmp / "leaderboard.sqlite").summaries()
+    assert sorted(s.recipe_name for s in summaries) == ["quickstart", "wiktionary"]
+    assert "<img" in (chdir_tmp / "report.html").read_text()
+
+
 def test_the_tutorial_validate_output_matches_the_shown_hashes(data_root: Path) -> None:
     shown = fenced(TUTORIAL, "text")[0].split()
     for path, _ok, name, digest in zip(*[iter(shown)] * 4, strict=True):
