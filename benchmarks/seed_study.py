@@ -280,16 +280,18 @@ def main(argv: list[str] | None = None) -> list[Row]:
         f"{opts.budget:,} words · tasks {','.join(labels)} · finetune {opts.finetune or '-'}",
         flush=True,
     )
-    rows = []
+    rows: list[Row] = []
+    rows_file = opts.work / "rows.json"
     for seed in range(opts.seeds):  # seed-major: a cut-short run still covers every recipe
         for recipe in opts.recipes:
             rows.append(run_one(recipe, seed, opts, opts.work))
             print(row_line(rows[-1], labels, glue), flush=True)
+            # Rewritten after every row: a run killed from outside still leaves its rows.
+            rows_file.write_text(json.dumps([r.__dict__ for r in rows], indent=1) + "\n")
     table = summarize(rows, labels, glue)
     print("\n".join(["", *render(table, [*labels, "GLUE"] if glue else labels)]))
     if glue:
         print(f"\nordering on GLUE mean: {ordering(table)}")
-    (opts.work / "rows.json").write_text(json.dumps([r.__dict__ for r in rows], indent=1) + "\n")
     return rows
 
 

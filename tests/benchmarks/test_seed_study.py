@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import statistics
 import sys
 import time
@@ -103,6 +104,8 @@ def test_tiny_study_prints_rows_and_resumes_from_the_caches(
     ]
     assert all(list(r.scores) == ["blimp@1"] for r in first)
     assert out.count("\nrow ") + out.startswith("row ") == 2 and "| recipe | blimp@1 |" in out
+    saved = json.loads((tmp_path / "rows.json").read_text())
+    assert [(r["recipe"], r["scores"]) for r in saved] == [(r.recipe, r.scores) for r in first]
     metrics = sorted(tmp_path.glob("runs/*/*/*/metrics.json"))
     stamps = [p.stat().st_mtime_ns for p in metrics]
     second = seed_study.main(argv)
