@@ -7,14 +7,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from trainers.evaluate.finetune import (
     FINETUNE_TASKS,
     Classifier,
     FinetuneSettings,
+    epoch_batches,
     finetune_task,
     metrics,
     pad_batch,
+    predict,
 )
 from trainers.evaluate.models import load_scoring_model
 
@@ -114,3 +118,60 @@ def test_finetune_through_evaluate_on_a_masked_model(
     (result,) = report.results
     assert (result.task, result.n, result.extra["n_train"]) == ("boolq", 8, 16)
     assert 0.0 <= result.score <= 1.0 and result.extra["epochs"] == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    lengths=st.lists(st.integers(1, 40), min_size=1, max_size=300),
+    batch=st.integers(1, 9),
+    window=st.integers(1, 5),
+    seed=st.integers(0, 2**31),
+)
+def test_length_grouped_epochs_see_every_example_once(
+    lengths: list[int], batch: int, window: int, seed: int
+) -> None:
+    def epochs(grouped: bool) -> list[list[list[int]]]:
+        gen = torch.Generator().manual_seed(seed)
+        return [epoch_batches(lengths, batch, gen, grouped=grouped, window=window) for _ in "ab"]
+
+    grouped, plain = epochs(True), epochs(False)
+    assert grouped == epochs(True)  # same seed, same batches, epoch after epoch
+    for batches, plain_batches in zip(grouped, plain, strict=True):
+        assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+        assert len(batches) == len(plain_batches) == -(-len(lengths) // batch)
+        assert sorted(map(len, batches)) == sorted(map(len, plain_batches))
+        for b in batches:  # within a window the batches are cut from a length-sorted run
+            assert [lengths[i] for i in b] == sorted(lengths[i] for i in b)
+
+
+def test_plain_epochs_are_the_seeded_permutation_in_order() -> None:
+    gen, twin = torch.Generator().manual_seed(7), torch.Generator().manual_seed(7)
+    batches = epoch_batches([3] * 10, 4, gen, grouped=False)
+    order = torch.randperm(10, generator=twin).tolist()
+    assert batches == [order[0:4], order[4:8], order[8:10]]
+
+
+def test_grouped_batches_pad_less_than_plain_ones() -> None:
+    lengths = [1 + (i * 37) % 100 for i in range(512)]
+
+    def padded(grouped: bool) -> int:
+        gen = torch.Generator().manual_seed(0)
+        batches = epoch_batches(lengths, 16, gen, grouped=grouped)
+        return sum(len(b) * max(lengths[i] for i in b) for b in batches)
+
+    assert padded(True) < 0.6 * padded(False)
+
+
+def test_prediction_by_length_keeps_the_input_order(tiny_gpt2: Path) -> None:
+    model = load_scoring_model(tiny_gpt2)
+    torch.manual_seed(0)
+    net = Classifier(model, 3)
+    with torch.no_grad():  # a sharp head, so that different inputs get different labels
+        net.classifier.weight.mul_(1000)
+    texts = ["A cat.", "The old dog sees a red ball today.", "Dogs run.", "Is it a big red car?"]
+    rows = [model.tokenizer(t)["input_ids"] for t in texts * 3]
+    pad = model.tokenizer.pad_token_id or 0
+    alone = np.concatenate([predict(net, [r], pad, True, 1) for r in rows])
+    assert len(set(alone.tolist())) > 1  # labels differ, so a reordering would show
+    assert predict(net, rows, pad, True, 5, by_length=True).tolist() == alone.tolist()
+    assert predict(net, rows, pad, True, 5).tolist() == alone.tolist()

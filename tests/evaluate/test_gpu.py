@@ -47,3 +47,16 @@ def test_evaluate_runs_on_cuda_by_default_and_keys_ignore_the_device(
     assert auto.key == cpu.key
     assert auto.results[0].n == cpu.results[0].n == 335
     assert abs(auto.results[0].score - cpu.results[0].score) <= 1 / 335
+
+
+def test_finetune_runs_on_cuda_in_bf16_with_grouped_batches(
+    tiny_bert: Path, data_root: Path
+) -> None:
+    from trainers.evaluate.finetune import FINETUNE_TASKS, FinetuneSettings, finetune_task
+
+    model = load_scoring_model(tiny_bert).to("cuda")
+    settings = FinetuneSettings(max_train=64, max_valid=32, epochs=2, batch_size=8, max_length=64)
+    result = finetune_task(model, FINETUNE_TASKS["rte"], data_root, settings)
+    assert (result.n, result.extra["n_train"], result.extra["epochs"]) == (32, 64, 2)
+    assert 0.0 <= result.score <= 1.0 and result.extra["best_epoch"] in (1.0, 2.0)
+    assert model.device.type == "cuda"  # the scored model stays where it was

@@ -6,6 +6,13 @@ first token, ``<s>``/``[CLS]``, for masked ones), a linear head maps them to lab
 model is trained with the BabyLM protocol: AdamW lr 3e-5, weight decay 0.01, 6% warmup, cosine to
 0.1x, batch 32 (16 for BoolQ/MultiRC), 10 epochs (WSC 30), max length 512, seed 42; the best epoch
 by validation accuracy (F1 for MRPC and QQP) is reported, with accuracy, F1 and MCC.
+
+On CUDA the loop runs fast without changing the protocol's hyperparameters: bf16 autocast, fused
+AdamW, no host syncs inside an epoch, and length-grouped batches (``group_by_length``: each epoch's
+seeded permutation is cut into windows of 50 batches, each window sorted by length and cut into
+batches, and the batch order shuffled, so every example is seen once per epoch and padding is
+small). Validation is sorted by length in batches of 4x the training batch (predictions come back
+in order). On CPU none of this is on by default, so CPU scores are those of the plain loop.
 """
 
 from __future__ import annotations
@@ -44,6 +51,11 @@ class FinetuneSettings(BaseModel):
     seed: int = Field(42, description="head init and data order")
     max_train: int | None = Field(None, ge=1, description="cap on training examples (CPU tests)")
     max_valid: int | None = Field(None, ge=1, description="cap on validation examples")
+    group_by_length: bool | None = Field(
+        None,
+        description="batches of similar lengths (other batch composition, same examples per "
+        "epoch); None: on for CUDA only, so CPU scores stay those of the plain order",
+    )
 
 
 @dataclass(frozen=True)
@@ -176,9 +188,15 @@ def finetune_task(
         encode(work, train, settings.max_length),
         encode(work, valid, settings.max_length),
     )
-    y_train, y_valid = torch.tensor([e.label for e in train]), np.array([e.label for e in valid])
+    device = work.device
+    cuda = device.type == "cuda"
+    grouped = cuda if settings.group_by_length is None else settings.group_by_length
+    y_train = torch.tensor([e.label for e in train])
+    y_valid = np.array([e.label for e in valid])
     steps = epochs * math.ceil(len(train) / batch)
-    optim = torch.optim.AdamW(net.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    optim = torch.optim.AdamW(
+        net.parameters(), lr=settings.lr, weight_decay=settings.weight_decay, fused=cuda or None
+    )
     warm = max(1, int(settings.warmup * steps))
 
     def lr_at(step: int) -> float:
@@ -192,21 +210,23 @@ def finetune_task(
     sched = torch.optim.lr_scheduler.LambdaLR(optim, lr_at)
     gen = torch.Generator().manual_seed(settings.seed)
     pad, left = work.tokenizer.pad_token_id or 0, work.objective != "masked"
+    lengths = [len(r) for r in x_train]
     best: dict[str, float] = {}
     for epoch in range(epochs):
         net.train()
-        order = torch.randperm(len(train), generator=gen).tolist()
-        for start in range(0, len(order), batch):
-            index = order[start : start + batch]
+        for index in epoch_batches(lengths, batch, gen, grouped=grouped):
             ids, mask = pad_batch([x_train[i] for i in index], pad, left)
-            loss = nn.functional.cross_entropy(
-                net(ids.to(work.device), mask.to(work.device)), y_train[index].to(work.device)
-            )
+            with autocast(device):
+                logits = net(to_device(ids, device), to_device(mask, device))
+            # The loss in float32 whatever the autocast dtype of the logits.
+            loss = nn.functional.cross_entropy(logits.float(), to_device(y_train[index], device))
             optim.zero_grad(set_to_none=True)
             loss.backward()
             optim.step()
             sched.step()
-        scores = metrics(predict(net, x_valid, pad, left, batch), y_valid, task.num_labels)
+        eval_batch = 4 * batch if grouped else batch
+        pred = predict(net, x_valid, pad, left, eval_batch, by_length=grouped)
+        scores = metrics(pred, y_valid, task.num_labels)
         if not best or scores[task.spec.metric] > best[task.spec.metric]:
             best = {**scores, "best_epoch": float(epoch + 1)}
     extra = {**best, "n_train": len(train), "epochs": epochs, "batch_size": batch}
@@ -216,13 +236,61 @@ def finetune_task(
     )
 
 
-def predict(net: Classifier, rows: list[list[int]], pad: int, left: bool, batch: int) -> np.ndarray:
-    """Argmax labels for encoded rows, in order."""
+def epoch_batches(
+    lengths: list[int], batch: int, gen: torch.Generator, *, grouped: bool, window: int = 50
+) -> list[list[int]]:
+    """One epoch's batches of example indices: every index exactly once, seeded by ``gen``.
+
+    Plain: the seeded permutation cut in order. Grouped: the permutation cut into windows of
+    ``window`` batches, each sorted by length (stable) and cut into batches, then the batches
+    shuffled; windows are whole batches, so the batch count is the plain one.
+    """
+    order = torch.randperm(len(lengths), generator=gen).tolist()
+    if not grouped:
+        return [order[i : i + batch] for i in range(0, len(order), batch)]
+    span = batch * window
+    batches = []
+    for start in range(0, len(order), span):
+        part = sorted(order[start : start + span], key=lengths.__getitem__)
+        batches += [part[i : i + batch] for i in range(0, len(part), batch)]
+    return [batches[k] for k in torch.randperm(len(batches), generator=gen).tolist()]
+
+
+def autocast(device: torch.device) -> torch.autocast:
+    """bf16 autocast on CUDA; a disabled one elsewhere (CPU stays float32)."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+
+def to_device(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Copy a CPU batch to ``device``; pinned and asynchronous for CUDA (no host sync)."""
+    if device.type != "cuda":
+        return tensor
+    return tensor.pin_memory().to(device, non_blocking=True)
+
+
+def predict(
+    net: Classifier,
+    rows: list[list[int]],
+    pad: int,
+    left: bool,
+    batch: int,
+    *,
+    by_length: bool = False,
+) -> np.ndarray:
+    """Argmax labels for encoded rows, in order (``by_length``: batched by length, less padding)."""
     net.eval()
-    out = []
     device = net.model.device
-    with torch.inference_mode():
-        for start in range(0, len(rows), batch):
-            ids, mask = pad_batch(rows[start : start + batch], pad, left)
-            out.append(net(ids.to(device), mask.to(device)).argmax(-1).cpu().numpy())
-    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+    order = sorted(range(len(rows)), key=lambda i: len(rows[i])) if by_length else None
+    ranked = [rows[i] for i in order] if order is not None else rows
+    out = []
+    with torch.inference_mode(), autocast(device):
+        for start in range(0, len(ranked), batch):
+            ids, mask = pad_batch(ranked[start : start + batch], pad, left)
+            out.append(net(to_device(ids, device), to_device(mask, device)).argmax(-1))
+    # One transfer at the end instead of one sync per batch.
+    labels = torch.cat(out).cpu().numpy() if out else np.zeros(0, dtype=np.int64)
+    if order is None:
+        return labels
+    restored = np.empty_like(labels)
+    restored[order] = labels
+    return restored

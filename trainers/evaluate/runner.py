@@ -68,7 +68,9 @@ class EvalSettings:
     precision: Literal["float32", "float64"] = "float32"
     finetune: dict[str, Any] = field(default_factory=dict)  # FinetuneSettings overrides
     # Where the model runs: auto = CUDA when available. Not part of the cache key: CPU and GPU
-    # scores agree to float32 rounding (tests/evaluate/test_gpu.py), like batch size.
+    # pair scores agree to float32 rounding (tests/evaluate/test_gpu.py), like batch size.
+    # Fine-tuning on CUDA uses bf16 and length-grouped batches (finetune.py): same protocol,
+    # so its scores differ from CPU ones by training noise only (as any two devices' would).
     device: str = "auto"
 
 
