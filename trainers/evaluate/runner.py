@@ -69,8 +69,9 @@ class EvalSettings:
     finetune: dict[str, Any] = field(default_factory=dict)  # FinetuneSettings overrides
     # Where the model runs: auto = CUDA when available. Not part of the cache key: CPU and GPU
     # pair scores agree to float32 rounding (tests/evaluate/test_gpu.py), like batch size.
-    # Fine-tuning on CUDA uses bf16 and length-grouped batches (finetune.py): same protocol,
-    # so its scores differ from CPU ones by training noise only (as any two devices' would).
+    # Fine-tuning on CUDA uses bf16 and length-grouped batches (finetune.py), so its scores
+    # differ from CPU ones by more than rounding, as training with ``precision: auto`` does;
+    # like the trainer's config hash, the key names the protocol, not the device that ran it.
     device: str = "auto"
 
 
