@@ -23,7 +23,7 @@ from corpuskit.errors import OutputExistsError
 from corpuskit.executors import get_executor
 from corpuskit.lazy_pandas import defer_pandas
 from corpuskit.ledger import build_ledger
-from corpuskit.memory import StagedFiles, build_memory_pool
+from corpuskit.memory import StagedFiles, build_memory_pool, release_free_memory
 from corpuskit.pipeline import BuildPlan, Task, TaskResult
 from corpuskit.recipe import Recipe
 from corpuskit.shards import (
@@ -124,6 +124,7 @@ def build(
         )
         with runner.stage2_scope():  # the ray executor computes MinHash signatures on Ray here
             assembly = assemble(recipe, results, global_ctx)
+        release_free_memory()  # stage 2's per-row temporaries, before shards are written
         stats.update(assembly.stats)
         keep = recipe.output.keep_rejects if keep_rejects is None else keep_rejects
         tmp = Path(out) / recipe.name / f".tmp-{recipe.hash}-{os.getpid()}"
