@@ -1,4 +1,5 @@
-"""BabyLM-style benchmark input made from the shared data (Gutenberg + Switchboard lines)."""
+"""Benchmark inputs: BabyLM-style text made from the shared data (Gutenberg + Switchboard lines),
+and ``key=value`` command-line overrides."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import gzip
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("CORPUSKIT_DATA", REPO.parent / "shared" / "data"))
@@ -42,3 +44,16 @@ def make_input(directory: Path, words: int, files: int, *, jsonl: bool = False) 
             twin.close()
         total += got
     return total
+
+
+def key_values(items: list[str], flag: str) -> dict[str, Any]:
+    """``key=value`` overrides (values read as YAML); one line naming ``flag`` when one is not."""
+    import yaml
+
+    pairs = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise SystemExit(f"{flag} {item!r} is not key=value")
+        pairs[key.strip()] = yaml.safe_load(value)
+    return pairs

@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 import torch
-import yaml
-from _inputs import DATA
+from _inputs import DATA, key_values
+from pydantic import ValidationError
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -40,9 +40,13 @@ def main() -> None:
     parser.add_argument("--set", nargs="*", default=[], dest="overrides")
     opts = parser.parse_args()
     torch.set_num_threads(opts.threads)
-    extra = {k: yaml.safe_load(v) for k, _, v in (s.partition("=") for s in opts.overrides)}
+    extra = key_values(opts.overrides, "--set")
     # The tiny BERT has 128 positions: max_length 128 keeps every example inside them.
-    settings = FinetuneSettings(epochs=opts.epochs, max_length=128, **extra)
+    try:
+        settings = FinetuneSettings(epochs=opts.epochs, max_length=128, **extra)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise SystemExit(f"--set: {problems}") from None
     texts = [r["sentence_good"] for r in blimp_subset(DATA)]
     with tempfile.TemporaryDirectory() as tmp:
         folder = save_tiny_bert(Path(tmp), texts, hidden=64, heads=2, intermediate=256)

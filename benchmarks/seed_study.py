@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _inputs import DATA
+from _inputs import DATA, key_values
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -239,20 +239,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     opts = parser.parse_args(argv)
     opts.recipes = [r.strip() for r in opts.recipes.split(",") if r.strip()]
     opts.tasks = [t.strip() for t in opts.tasks.split(",") if t.strip()]
-    opts.finetune = parse_pairs(opts.finetune)
+    opts.finetune = key_values(opts.finetune, "--finetune-set")
     return opts
-
-
-def parse_pairs(items: list[str]) -> dict[str, Any]:
-    import yaml
-
-    pairs = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise SystemExit(f"--finetune-set {item!r} is not key=value")
-        pairs[key.strip()] = yaml.safe_load(value)
-    return pairs
 
 
 def main(argv: list[str] | None = None) -> list[Row]:
@@ -296,4 +284,10 @@ def main(argv: list[str] | None = None) -> list[Row]:
 
 
 if __name__ == "__main__":
-    main()
+    from corpuskit.errors import CorpuskitError
+
+    try:
+        main()
+    except CorpuskitError as exc:  # a bad recipe, config or data root: one line, as the CLI does
+        print(f"seed_study: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
