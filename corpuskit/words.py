@@ -19,9 +19,9 @@ def count_words(text: str) -> int:
     return len(text.split())
 
 
-# Every character for which str.isspace() is true, spelled
-# out because scanning all 1.1M code points took ~0.2 s of every import; a test checks the table
-# against the running Python's own predicate.
+# Every character for which str.isspace() is true, spelled out because scanning all 1.1M code
+# points took ~0.2 s of every import; a test checks the table against the running Python's own
+# predicate.
 _SPACE_CODES = (0x9, 0xA, 0xB, 0xC, 0xD, 0x1C, 0x1D, 0x1E, 0x1F, 0x20, 0x85, 0xA0, 0x1680)
 _SPACE_CODES += (*range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F, 0x205F, 0x3000)
 WHITESPACE = tuple(map(chr, _SPACE_CODES))
@@ -33,7 +33,7 @@ WORD_PATTERN = "[^" + "".join(f"\\x{{{ord(ch):x}}}" for ch in WHITESPACE) + "]+"
 
 
 # Byte-level twin of str.isspace for UTF-8: the ASCII separators plus the multi-byte sequences
-# below. Checked against Python's own table at import so the two definitions cannot drift apart.
+# below. Checked against WHITESPACE at import so the two definitions cannot drift apart.
 _ASCII_SPACE = np.zeros(256, dtype=bool)
 _ASCII_SPACE[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
 _MULTIBYTE_SPACE = {ch.encode("utf-8") for ch in WHITESPACE if len(ch.encode("utf-8")) > 1}

@@ -91,8 +91,9 @@ class _ZstdReader(io.RawIOBase):
 def file_sha256(path: Path) -> str:
     """sha256 of the file's bytes on disk (compressed form), streamed."""
     digest = hashlib.sha256()
-    # One reused buffer: a fresh 8 MiB bytes object per read left ~11 MiB of freed-but-kept heap.
-    buffer = bytearray(min(CHUNK_BYTES, 1 << 20))
+    # One reused buffer: a fresh bytes object per read (8 MiB ones, then) left ~11 MiB of
+    # freed-but-kept heap.
+    buffer = bytearray(CHUNK_BYTES)
     view = memoryview(buffer)
     with path.open("rb") as handle:
         while size := handle.readinto(buffer):
