@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import itertools
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,14 @@ from corpuskit.pipeline import TaskResult, account, account_rejects, labelled
 from corpuskit.recipe import Recipe
 from corpuskit.shards import ShardRows
 from corpuskit.step import RunContext
+from corpuskit.tally import gather_values, sums_by
 from corpuskit.words import count_words
+
+_PIECE_ROWS = 1 << 16  # rows per piece of split_by_words' running total (512 KiB of int64)
+
+
+def _no_op() -> None:
+    pass
 
 
 @dataclass
@@ -40,11 +48,24 @@ class Assembly:
     files: StagedFiles = field(default_factory=StagedFiles)
 
 
-def words_per_source(table: pa.Table) -> dict[str, int]:
-    if table.num_rows == 0:
-        return {}
-    rows = table.group_by("source").aggregate([("words", "sum")]).to_pylist()
-    return {r["source"]: int(r["words_sum"]) for r in rows}
+def words_per_source(
+    table: pa.Table, after_batch: Callable[[], None] | None = None
+) -> dict[str, int]:
+    sums = sums_by(table, ["source"], "words", after_batch)
+    return {source: words for (source,), (_, words) in sums.items()}
+
+
+class _SourceWords:
+    """``words_per_source`` that scans a table once: steps that removed nothing return it as is."""
+
+    def __init__(self, after_batch: Callable[[], None]) -> None:
+        self.after_batch = after_batch
+        self.last: tuple[pa.Table, dict[str, int]] | None = None
+
+    def __call__(self, table: pa.Table) -> dict[str, int]:
+        if self.last is None or self.last[0] is not table:
+            self.last = (table, words_per_source(table, self.after_batch))
+        return dict(self.last[1])
 
 
 def assemble(recipe: Recipe, results: list[TaskResult], ctx: RunContext) -> Assembly:
@@ -57,8 +78,9 @@ def assemble(recipe: Recipe, results: list[TaskResult], ctx: RunContext) -> Asse
     staged = [files.read(r.staged) for r in sorted(results, key=lambda r: r.index)]
     table = pa.concat_tables(staged) if staged else BLOCK_SCHEMA.empty_table()
     table = trim_to_quotas(recipe, table, ctx)  # each generator's max_words, for the whole build
-    by_source: dict[str, dict[str, int]] = {"filtered": words_per_source(table)}
-    files.release()  # after every scan of a column: only one column's pages at a time
+    files.release()
+    source_words = _SourceWords(files.release)  # scans release their pages batch by batch
+    by_source: dict[str, dict[str, int]] = {"filtered": source_words(table)}
     rejects: list[pa.Table] = []
     for label, step in labelled(list(recipe.dedup)):
         account(ctx.stats, label, "in", table)
@@ -67,8 +89,7 @@ def assemble(recipe: Recipe, results: list[TaskResult], ctx: RunContext) -> Asse
         files.release()
     rejects.extend(ctx.rejects)
     account_rejects(ctx.stats, ctx.rejects)
-    by_source["deduplicated"] = words_per_source(table)
-    files.release()
+    by_source["deduplicated"] = source_words(table)
     report: dict[str, Any] = {}
     if recipe.budget is not None:
         label = recipe.budget.kind
@@ -78,31 +99,42 @@ def assemble(recipe: Recipe, results: list[TaskResult], ctx: RunContext) -> Asse
         account(ctx.stats, label, "out", table)
         report = selection.report
         files.release()
-    by_source["selected"] = words_per_source(table)
-    files.release()
+    by_source["selected"] = source_words(table)
     stages = [
-        (stage.name, split_by_words(table, stage.indices, recipe.output.shard_words))
+        (stage.name, split_by_words(table, stage.indices, recipe.output.shard_words, files.release))
         for stage in recipe.curriculum.order(table, ctx)
     ]
     files.release()
     return Assembly(stages, rejects, ctx.stats, by_source, report, files)
 
 
-def split_by_words(table: pa.Table, order: np.ndarray, shard_words: int) -> list[ShardRows]:
-    """Shards of ``table`` rows in ``order``, a new one starting once ``shard_words`` is reached."""
-    order = np.asarray(order, dtype=np.int64)
+def split_by_words(
+    table: pa.Table, order: np.ndarray, shard_words: int, release: Callable[[], None] = _no_op
+) -> list[ShardRows]:
+    """Shards of ``table`` rows in ``order``, a new one starting once ``shard_words`` is reached.
+
+    The running word total is taken piece by piece, gathered straight from the staged chunks
+    (``release`` is called after each piece), so besides ``order`` only a piece is held.
+    """
     if len(order) == 0:
         return []
-    # One per-row array of the whole build (8 bytes x rows), worked on in place.
-    shard_of_row = table["words"].to_numpy()[order]
-    np.cumsum(shard_of_row, out=shard_of_row)
-    np.subtract(shard_of_row, 1, out=shard_of_row)
-    np.maximum(shard_of_row, 0, out=shard_of_row)
-    np.floor_divide(shard_of_row, shard_words, out=shard_of_row)
-    cuts = np.flatnonzero(shard_of_row[1:] != shard_of_row[:-1]) + 1
-    del shard_of_row
-    bounds = [0, *cuts.tolist(), len(order)]
-    return [ShardRows(table, order[a:b]) for a, b in itertools.pairwise(bounds) if b > a]
+    words = table["words"]
+    cuts: list[int] = []
+    total, previous = 0, None
+    for start in range(0, len(order), _PIECE_ROWS):
+        shard_of_row = gather_values(words, order[start : start + _PIECE_ROWS])
+        release()
+        np.cumsum(shard_of_row, out=shard_of_row)
+        np.add(shard_of_row, total - 1, out=shard_of_row)
+        total = int(shard_of_row[-1]) + 1
+        np.maximum(shard_of_row, 0, out=shard_of_row)
+        np.floor_divide(shard_of_row, shard_words, out=shard_of_row)
+        if previous is not None and shard_of_row[0] != previous:
+            cuts.append(start)
+        cuts.extend((np.flatnonzero(shard_of_row[1:] != shard_of_row[:-1]) + 1 + start).tolist())
+        previous = shard_of_row[-1]
+    bounds = [0, *cuts, len(order)]
+    return [ShardRows.of(table, order[a:b]) for a, b in itertools.pairwise(bounds) if b > a]
 
 
 def stage2_problems(recipe: Recipe) -> list[ErrorItem]:

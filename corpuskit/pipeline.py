@@ -23,6 +23,7 @@ from corpuskit.filters.base import BlockStep
 from corpuskit.memory import release_free_memory
 from corpuskit.recipe import Recipe
 from corpuskit.step import RunContext
+from corpuskit.tally import sums_by
 
 
 @dataclass(frozen=True)
@@ -83,14 +84,9 @@ def account(stats: Counter[str], label: str, phase: str, block: pa.Table) -> Non
 
 def account_rejects(stats: Counter[str], rejects: list[pa.Table]) -> None:
     for table in rejects:
-        for row in (
-            table.group_by(["step", "reason"])
-            .aggregate([("words", "sum"), ("words", "count")])
-            .to_pylist()
-        ):
-            key = f"{row['step']}.dropped.{row['reason']}"
-            stats[f"{key}.docs"] += row["words_count"]
-            stats[f"{key}.words"] += row["words_sum"]
+        for (step, reason), (docs, words) in sums_by(table, ["step", "reason"], "words").items():
+            stats[f"{step}.dropped.{reason}.docs"] += docs
+            stats[f"{step}.dropped.{reason}.words"] += words
 
 
 def task_context(plan: BuildPlan, task: Task) -> RunContext:

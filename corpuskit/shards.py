@@ -89,28 +89,32 @@ class ShardRows:
 
     Keeping shards lazy bounds stage-2 memory by one shard rather than the whole output, and by
     one record batch for a run of consecutive rows: a zero-copy slice of the (memory-mapped)
-    staged table whose pages the writer can release batch by batch.
+    staged table whose pages the writer can release batch by batch. A run is kept as its first
+    row and length (``indices`` None), so no per-row array of the whole build outlives stage 2.
     """
 
     table: pa.Table
-    indices: np.ndarray
+    indices: np.ndarray | None
+    first: int = 0
+    count: int = 0
+
+    @classmethod
+    def of(cls, table: pa.Table, indices: np.ndarray) -> ShardRows:
+        """Rows ``indices`` of ``table``, stored as a run when they are consecutive."""
+        first = int(indices[0]) if len(indices) else 0
+        if not len(indices) or (
+            int(indices[-1]) - first == len(indices) - 1 and bool(np.all(np.diff(indices) == 1))
+        ):
+            return cls(table, None, first, len(indices))
+        return cls(table, indices)
 
     @property
     def num_rows(self) -> int:
-        return len(self.indices)
-
-    def _first_of_run(self) -> int | None:
-        """The first row if ``indices`` are consecutive rows, else None."""
-        idx = self.indices
-        first = int(idx[0]) if len(idx) else 0
-        if len(idx) and int(idx[-1]) - first == len(idx) - 1 and bool(np.all(np.diff(idx) == 1)):
-            return first
-        return None
+        return self.count if self.indices is None else len(self.indices)
 
     def materialize(self) -> pa.Table:
-        first = self._first_of_run()
-        if first is not None:
-            return self.table.slice(first, len(self.indices))
+        if self.indices is None:
+            return self.table.slice(self.first, self.count)
         return self.table.take(pa.array(self.indices, pa.int64()))
 
     def batches(self, max_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:

@@ -14,11 +14,11 @@ from typing import IO, Any
 
 from corpuskit.errors import InputError
 
-# Bytes read at a time. A block of lines made from one chunk costs ~8x its text in memory (Arrow
-# ids, texts and word counts, the filter's copy, numpy temporaries), so 1 MiB keeps a build's peak
-# near its imports (issue #3) at no loss of speed (measured against 8 MiB on the issue-#3
-# benchmark). Shard bytes do not depend on it: shards are cut into fixed-size record batches.
-CHUNK_BYTES = 1 << 20
+# Bytes read at a time. A block of lines made from one chunk costs several times its text in
+# memory (ids, texts, per-row meta and word counts, the filter's copy, numpy temporaries), so the
+# chunk bounds a build's stage-1 peak: 256 KiB kept it ~20 MiB lower than 1 MiB at the same speed
+# on the issue-#3 benchmark. Shard bytes do not depend on it (fixed-size record batches).
+CHUNK_BYTES = 1 << 18
 
 
 def open_binary(path: Path) -> IO[bytes]:

@@ -93,7 +93,7 @@ def test_shard_batches_are_fixed_windows_whatever_the_staged_chunks(
     case: tuple[pa.Table, np.ndarray], max_rows: int
 ) -> None:
     table, indices = case
-    got = list(ShardRows(table, indices).batches(max_rows))
+    got = list(ShardRows.of(table, indices).batches(max_rows))
     sizes = [b.num_rows for b in got]
     n = len(indices)
     assert sizes == [min(max_rows, n - start) for start in range(0, n, max_rows)]
@@ -101,7 +101,7 @@ def test_shard_batches_are_fixed_windows_whatever_the_staged_chunks(
         int(i) for i in indices
     ]
     # The same rows staged in one chunk give the same batches (so the same shard bytes).
-    single = ShardRows(table.combine_chunks(), indices).batches(max_rows)
+    single = ShardRows.of(table.combine_chunks(), indices).batches(max_rows)
     assert all(a.equals(b) for a, b in zip(got, single, strict=True))
 
 
