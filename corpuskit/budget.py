@@ -45,6 +45,7 @@ from corpuskit.document import BLOCK_SCHEMA, block_from_columns
 from corpuskit.errors import BudgetError
 from corpuskit.hashing import hash_keys
 from corpuskit.step import RunContext, Step
+from corpuskit.tally import column_values
 from corpuskit.words import count_words
 
 ALL = "*"  # the one quota key of a budget without quotas
@@ -241,7 +242,7 @@ class WordBudget(Budget, kind="words"):
 
     # ----- selection ----------------------------------------------------------------------
     def select(self, table: pa.Table, ctx: RunContext) -> Selection:
-        words = table["words"].to_numpy()
+        words = column_values(table["words"])
         keys = self.keys()
         key_index = self._row_keys(table, keys)
         available = [int(words[key_index == k].sum()) for k in range(len(keys))]

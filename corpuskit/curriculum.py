@@ -33,6 +33,7 @@ from corpuskit.errors import CorpuskitError, ErrorItem
 from corpuskit.hashing import hash_keys
 from corpuskit.registry import import_object
 from corpuskit.step import CheckContext, RunContext, Step
+from corpuskit.tally import column_values
 
 if TYPE_CHECKING:
     from corpuskit.recipe import Recipe
@@ -129,7 +130,7 @@ def sort_rows(
     if key == "hash":
         primary = np.zeros(part.num_rows)
     elif key == "length":
-        primary = part["words"].to_numpy().astype(np.float64)
+        primary = column_values(part["words"]).astype(np.float64)
     elif key == "rarity":
         primary = rarity(part["text"])
     elif key.startswith("meta:"):
@@ -202,7 +203,7 @@ def interleave(table: pa.Table, per_source: list[np.ndarray]) -> np.ndarray:
     A row at words ``[a, b)`` of a source with ``W`` words sits at ``(a + b) / 2W``; merging by
     that position keeps every source near its overall share in every prefix.
     """
-    words = table["words"].to_numpy().astype(np.float64)
+    words = column_values(table["words"]).astype(np.float64)
     rows, position, rank = [], [], []
     for r, source_rows in enumerate(per_source):
         w = words[source_rows]
@@ -219,7 +220,7 @@ def interleave(table: pa.Table, per_source: list[np.ndarray]) -> np.ndarray:
 def _rows_by_source(table: pa.Table) -> dict[str, np.ndarray]:
     sources = table["source"]
     return {
-        name: np.flatnonzero(pc.equal(sources, name).to_numpy(zero_copy_only=False))
+        name: np.flatnonzero(column_values(pc.equal(sources, name)))
         for name in sorted(pc.unique(sources).to_pylist())
     }
 

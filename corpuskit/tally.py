@@ -80,3 +80,35 @@ def gather_values(column: pa.ChunkedArray, rows: np.ndarray) -> np.ndarray:
         view = column.chunk(chunk_index).to_numpy()  # zero-copy: raises if the chunk has nulls
         out[picked] = view[rows[picked] - starts[chunk_index]]
     return out
+
+
+def column_values(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """``values.to_numpy()`` that stays off Arrow's C++ default pool (see the module doc).
+
+    Null-free numbers: each chunk's zero-copy view, joined by numpy when there are several.
+    Booleans (nulls read as False): unpacked from the validity-free bitmaps with numpy. Any other
+    type: pyarrow's own conversion.
+    """
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    kind = values.type
+    if pa.types.is_boolean(kind):
+        parts = [_bits(chunk) for chunk in chunks]
+    elif (pa.types.is_integer(kind) or pa.types.is_floating(kind)) and values.null_count == 0:
+        parts = [chunk.to_numpy() for chunk in chunks]
+    else:
+        return values.to_numpy(zero_copy_only=False)
+    if len(parts) == 1:
+        return parts[0]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=kind.to_pandas_dtype())
+
+
+def _bits(chunk: pa.BooleanArray) -> np.ndarray:
+    if chunk.null_count:
+        chunk = pc.fill_null(chunk, False)
+    buffer = chunk.buffers()[1]
+    if buffer is None or len(chunk) == 0:
+        return np.zeros(len(chunk), dtype=bool)
+    bits = np.unpackbits(
+        np.frombuffer(buffer, dtype=np.uint8), count=chunk.offset + len(chunk), bitorder="little"
+    )
+    return bits[chunk.offset :].view(bool)

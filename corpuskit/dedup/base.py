@@ -30,6 +30,7 @@ from corpuskit.document import BLOCK_SCHEMA
 from corpuskit.errors import BuildError
 from corpuskit.filters.base import as_string_array
 from corpuskit.step import CheckContext, RunContext, Step
+from corpuskit.tally import column_values
 from corpuskit.words import count_words_array
 
 Reasons: TypeAlias = Sequence[str | None] | pa.Array | pa.ChunkedArray
@@ -81,7 +82,7 @@ class Dedup(Step):
         if self.only_sources is None:
             return np.arange(table.num_rows, dtype=np.int64)
         mask = pc.is_in(table["source"], value_set=pa.array(self.only_sources, pa.string()))
-        return np.flatnonzero(mask.to_numpy(zero_copy_only=False)).astype(np.int64)
+        return np.flatnonzero(column_values(mask)).astype(np.int64)
 
 
 def expand(values: Sequence[str | None], rows: np.ndarray, n: int) -> list[str | None]:
@@ -147,9 +148,7 @@ class RankedDedup(Dedup):
         sources = table["source"].to_numpy(zero_copy_only=False)
         order = {name: i for i, name in enumerate(self.source_priority)}
         source_rank = np.array([order.get(s, len(order)) for s in sources], dtype=np.int64)
-        synthetic = pc.match_substring(table["meta"], '"synthetic":true').to_numpy(
-            zero_copy_only=False
-        )
+        synthetic = column_values(pc.match_substring(table["meta"], '"synthetic":true'))
         if self.prefer == "natural":
             synth_rank = synthetic.astype(np.int64)
         elif self.prefer == "synthetic":

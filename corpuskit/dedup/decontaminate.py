@@ -34,6 +34,7 @@ from corpuskit.dedup.report import clip, publish_report
 from corpuskit.dedup.segments import remove_spans, segment_spans
 from corpuskit.dedup.shingles import shingle_hashes, token_hashes
 from corpuskit.step import CheckContext, RunContext
+from corpuskit.tally import column_values
 
 RunTable = dict[int, tuple[np.ndarray, np.ndarray]]
 
@@ -214,7 +215,7 @@ class DecontaminateDedup(Dedup, kind="decontaminate"):
                         a, b = spans[sentence]
                         example["sentence"] = clip(texts[doc][a:b])
                     entry["examples"].append(example)
-        words = sub["words"].to_numpy()
+        words = column_values(sub["words"])
         removed: dict[str, dict[str, int]] = {}
         for i, reason in enumerate(reasons):
             if reason is not None:

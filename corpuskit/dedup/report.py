@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from corpuskit.step import RunContext
+from corpuskit.tally import column_values
 
 MAX_CLUSTERS = 10
 MAX_EXAMPLES = 3
@@ -37,7 +38,7 @@ def clip(text: str, limit: int = MAX_CHARS) -> str:
 def removed_by_source(table: pa.Table, drop: np.ndarray) -> dict[str, dict[str, int]]:
     """{source: {docs, words}} of the dropped rows, sorted by source."""
     sources = table["source"].to_pylist()
-    words = table["words"].to_numpy()
+    words = column_values(table["words"])
     docs: Counter[str] = Counter()
     total: Counter[str] = Counter()
     for i in np.flatnonzero(drop).tolist():
@@ -83,7 +84,7 @@ def cluster_report(table: pa.Table, cluster: np.ndarray, drop: np.ndarray) -> di
         "clusters": int(multi.sum()),
         "docs_in_clusters": int(sizes[multi].sum()),
         "docs_removed": int(drop.sum()),
-        "words_removed": int(table["words"].to_numpy()[drop].sum()) if len(drop) else 0,
+        "words_removed": int(column_values(table["words"])[drop].sum()) if len(drop) else 0,
         "removed_by_source": removed_by_source(table, drop),
         "cluster_sizes": {str(k): size_hist[k] for k in sorted(size_hist)},
         "largest": largest,

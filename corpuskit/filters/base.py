@@ -19,6 +19,7 @@ from pydantic import create_model
 
 from corpuskit.document import BLOCK_SCHEMA, Document, block_to_docs, docs_to_block
 from corpuskit.step import Drop, RunContext, Step
+from corpuskit.tally import column_values
 
 Verdict = bool | Drop
 
@@ -69,7 +70,7 @@ class Filter(BlockStep):
         if mask is None:
             reasons = as_string_array(self.drop_reasons_block(block))
         else:
-            idx = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
+            idx = np.flatnonzero(column_values(mask))
             sub = as_string_array(self.drop_reasons_block(block.take(idx)))
             full = np.full(block.num_rows, None, dtype=object)
             full[idx] = sub.to_numpy(zero_copy_only=False)
@@ -104,7 +105,7 @@ class Mapper(BlockStep):
         mask = self.applies_mask(block)
         if mask is None:
             return self.map_block(block)
-        chosen = mask.to_numpy(zero_copy_only=False)
+        chosen = column_values(mask)
         if chosen.all():
             return self.map_block(block)
         if not chosen.any():

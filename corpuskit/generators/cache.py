@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,6 +92,8 @@ class GenerationCache:
 
     def __init__(self, path: Path | str | None):
         self.path = Path(path) if path is not None else None
+        import sqlite3  # here: a build without generators need not load SQLite (~1 MiB)
+
         target = ":memory:"
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -103,6 +104,8 @@ class GenerationCache:
         self._db.executescript(_SCHEMA)
 
     def _enable_wal(self) -> None:
+        import sqlite3
+
         # Switching to WAL needs an exclusive lock and SQLite does not call the busy handler for
         # it, so forked workers opening the same new file at once would fail with "database is
         # locked". WAL is persistent: check first, and retry the switch with a short backoff.

@@ -34,6 +34,7 @@ import pyarrow.compute as pc
 
 from corpuskit.hashing import hash_order
 from corpuskit.step import RunContext
+from corpuskit.tally import column_values
 from corpuskit.words import count_words
 
 if TYPE_CHECKING:
@@ -109,12 +110,12 @@ def trim_to_quotas(recipe: Recipe, table: pa.Table, ctx: RunContext) -> pa.Table
     }
     if not capped or table.num_rows == 0:
         return table
-    synthetic = pc.match_substring(table["meta"], '"synthetic":true').to_numpy(zero_copy_only=False)
+    synthetic = column_values(pc.match_substring(table["meta"], '"synthetic":true'))
     rows = np.flatnonzero(synthetic)
     steps = np.array(
         [step_of(meta) for meta in table["meta"].take(pa.array(rows)).to_pylist()], dtype=object
     )
-    words = table["words"].to_numpy()
+    words = column_values(table["words"])
     dropped = np.zeros(table.num_rows, dtype=bool)
     for label, gen in capped.items():
         assert gen.max_words is not None

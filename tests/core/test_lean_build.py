@@ -77,6 +77,43 @@ def test_a_build_leaves_pandas_unimported_and_pyarrow_still_sees_it_later(
     ]
 
 
+@pytest.mark.parametrize("curriculum", ["shuffle", "ordered"])
+def test_a_build_allocates_nothing_sizeable_from_arrows_cxx_default_pool(
+    tmp_path: Path, curriculum: str
+) -> None:
+    """Calls that allocate from Arrow's C++ default pool (mimalloc), whatever pool pyarrow was
+    given, keep those pages resident (``corpuskit/memory.py``): ``Table.group_by`` and
+    ``to_numpy`` copies of a whole column once made 17 MiB of the #3 benchmark's peak. Only the
+    IPC writer's message buffers (well under 64 KiB) may still come from it."""
+    write_corpus(tmp_path / "corpus", files=2, lines=12_000)  # 8 bytes a row: ~190 KiB a column
+    order = (
+        {"kind": curriculum}
+        if curriculum == "shuffle"
+        else {"kind": curriculum, "order_by": "length"}
+    )
+    data = recipe_dict(
+        tmp_path / "corpus",
+        total=150_000,
+        curriculum=order,
+        dedup=[{"kind": "exact", "only_sources": ["toy"]}],
+        output={"shard_words": 40_000, "keep_rejects": True},
+    )
+    code = textwrap.dedent(
+        f"""
+        import pyarrow as pa
+        from corpuskit import Recipe, build
+        result = build(Recipe.from_dict({data!r}), out={str(tmp_path / "out")!r})
+        print(len(result.manifest["shards"]), pa.mimalloc_memory_pool().max_memory())
+        """
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True
+    )
+    shards, cxx_pool_peak = map(int, run.stdout.split())
+    assert shards >= 3
+    assert cxx_pool_peak < 64 << 10
+
+
 def test_waterfall_axis_steps_are_round() -> None:
     assert [_nice_step(t) for t in (1, 7, 95, 2_470_648, 10_000_045)] == [
         1,

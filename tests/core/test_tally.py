@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from corpuskit import assemble
 from corpuskit.memory import build_memory_pool
 from corpuskit.shards import ShardRows
-from corpuskit.tally import gather_values, sums_by
+from corpuskit.tally import column_values, gather_values, sums_by
 
 
 def chunked_table(columns: dict[str, list], cuts: list[int]) -> pa.Table:
@@ -165,3 +165,15 @@ def test_a_build_turns_transparent_huge_pages_off_and_restores_the_setting() -> 
     with build_memory_pool():
         assert prctl(get_thp_disable, 0, 0, 0, 0) == 1
     assert prctl(get_thp_disable, 0, 0, 0, 0) == before
+
+
+def test_column_values_reads_bools_with_offsets_and_nulls_and_joins_number_chunks() -> None:
+    flags = pa.array([True, False, None, True, True, False, False, True, True, None, True])
+    chunked = pa.chunked_array([flags.slice(3, 6), flags, flags.slice(9)])
+    expected = [bool(v) for v in chunked.to_pylist()]  # a null reads as False
+    got = column_values(chunked)
+    assert got.dtype == np.bool_ and got.tolist() == expected
+    numbers = pa.chunked_array([pa.array([4, 5], pa.int64()), pa.array([6], pa.int64())])
+    assert column_values(numbers).tolist() == [4, 5, 6]
+    assert column_values(pa.chunked_array([], pa.bool_())).tolist() == []
+    assert column_values(pa.array(["a", None])).tolist() == ["a", None]  # pyarrow's conversion

@@ -79,3 +79,18 @@ def test_vectorised_handles_every_whitespace_nulls_slices_and_chunks(
 def test_whitespace_table_is_this_pythons_isspace() -> None:
     expected = tuple(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
     assert expected == words.WHITESPACE
+
+
+@given(st.lists(st.one_of(st.none(), tricky), max_size=30), st.integers(1, 24))
+def test_vectorised_counts_do_not_depend_on_the_span_of_a_numpy_pass(
+    texts: list[str | None], span: int
+) -> None:
+    from corpuskit import words
+
+    expected = [count_words(t) if t is not None else 0 for t in texts]
+    original = words.SPAN_BYTES
+    words.SPAN_BYTES = span  # passes of a few bytes: rows straddle and exceed pass boundaries
+    try:
+        assert count_words_array(pa.array(texts, pa.large_string())).to_pylist() == expected
+    finally:
+        words.SPAN_BYTES = original
