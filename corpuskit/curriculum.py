@@ -183,7 +183,9 @@ class InputOrderCurriculum(Curriculum, kind="input_order"):
     """One stage in input order: sources as listed in the recipe, files sorted, then position."""
 
     def order(self, table: pa.Table, ctx: RunContext) -> list[Stage]:
-        return [Stage("main", np.arange(table.num_rows, dtype=np.int64))]
+        # The one per-row array of an input-order build: 4 bytes a row while row numbers fit.
+        dtype = np.int32 if table.num_rows < 2**31 else np.int64
+        return [Stage("main", np.arange(table.num_rows, dtype=dtype))]
 
 
 class OrderedCurriculum(Curriculum, OrderKeyMixin, kind="ordered"):
