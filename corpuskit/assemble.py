@@ -78,7 +78,7 @@ def assemble(recipe: Recipe, results: list[TaskResult], ctx: RunContext) -> Asse
     staged = [files.read(r.staged) for r in sorted(results, key=lambda r: r.index)]
     table = pa.concat_tables(staged) if staged else BLOCK_SCHEMA.empty_table()
     table = trim_to_quotas(recipe, table, ctx)  # each generator's max_words, for the whole build
-    files.release()
+    files.release()  # the columns trim_to_quotas scanned (none when no generator is capped)
     source_words = _SourceWords(files.release)  # scans release their pages batch by batch
     by_source: dict[str, dict[str, int]] = {"filtered": source_words(table)}
     rejects: list[pa.Table] = []
