@@ -7,6 +7,7 @@ import itertools
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,11 +15,11 @@ import pyarrow as pa
 
 from corpuskit.budget import WordBudget, apportion
 from corpuskit.curriculum import curriculum_problems
-from corpuskit.document import BLOCK_SCHEMA
+from corpuskit.document import BLOCK_SCHEMA, REJECT_SCHEMA
 from corpuskit.errors import ErrorItem, RecipeError
 from corpuskit.generators.quota import trim_to_quotas
 from corpuskit.memory import StagedFiles
-from corpuskit.pipeline import TaskResult, account, account_rejects, labelled
+from corpuskit.pipeline import AtomicIpcFile, TaskResult, account, account_rejects, labelled
 from corpuskit.recipe import Recipe
 from corpuskit.shards import ShardRows
 from corpuskit.step import RunContext
@@ -41,11 +42,12 @@ class Assembly:
     """
 
     stages: list[tuple[str, list[ShardRows]]]
-    rejects: list[pa.Table]
+    rejects: list[pa.Table]  # kept in memory when assemble() was given no rejects file
     stats: Counter[str]
     words_by_source: dict[str, dict[str, int]]
     budget_report: dict[str, Any] = field(default_factory=dict)
     files: StagedFiles = field(default_factory=StagedFiles)
+    rejects_file: str | None = None  # stage 2's rejects, streamed there as steps made them
 
 
 def words_per_source(
@@ -68,27 +70,54 @@ class _SourceWords:
         return dict(self.last[1])
 
 
-def assemble(recipe: Recipe, results: list[TaskResult], ctx: RunContext) -> Assembly:
-    """Dedup, budget and order the staged documents of every task (in canonical task order)."""
+def assemble(
+    recipe: Recipe, results: list[TaskResult], ctx: RunContext, rejects_file: Path | None = None
+) -> Assembly:
+    """Dedup, budget and order the staged documents of every task (in canonical task order).
+
+    With ``rejects_file``, what the steps reject is written there as they reject it (a dedup step
+    can reject most of a build) instead of being held until the shards are written.
+    """
     problems = stage2_problems(recipe)
     if problems:  # validation checks these too; here so that no build runs past them
         raise RecipeError(problems, file=recipe.file)
-    # Steps touch only the columns they read; the pages they touched are released after each.
     files = StagedFiles()
+    if rejects_file is None:
+        assembly = _assemble(recipe, results, ctx, files)
+        assembly.rejects = list(ctx.rejects)
+        account_rejects(ctx.stats, ctx.rejects)
+        return assembly
+    with AtomicIpcFile(rejects_file, REJECT_SCHEMA) as writer:
+
+        def sink(table: pa.Table) -> None:
+            writer.write_table(table)
+            account_rejects(ctx.stats, [table])
+            files.release()  # the staged pages the rejected rows were copied from
+
+        ctx.reject_sink = sink
+        try:
+            assembly = _assemble(recipe, results, ctx, files)
+        finally:
+            ctx.reject_sink = None
+    assembly.rejects_file = str(rejects_file)
+    return assembly
+
+
+def _assemble(
+    recipe: Recipe, results: list[TaskResult], ctx: RunContext, files: StagedFiles
+) -> Assembly:
+    # Steps touch only the columns they read; the pages they touched are released after each.
     staged = [files.read(r.staged) for r in sorted(results, key=lambda r: r.index)]
     table = pa.concat_tables(staged) if staged else BLOCK_SCHEMA.empty_table()
     table = trim_to_quotas(recipe, table, ctx)  # each generator's max_words, for the whole build
     files.release()  # the columns trim_to_quotas scanned (none when no generator is capped)
     source_words = _SourceWords(files.release)  # scans release their pages batch by batch
     by_source: dict[str, dict[str, int]] = {"filtered": source_words(table)}
-    rejects: list[pa.Table] = []
     for label, step in labelled(list(recipe.dedup)):
         account(ctx.stats, label, "in", table)
         table = step.apply(table, ctx, label)  # drops (or rewrites) and rejects what it removes
         account(ctx.stats, label, "out", table)
         files.release()
-    rejects.extend(ctx.rejects)
-    account_rejects(ctx.stats, ctx.rejects)
     by_source["deduplicated"] = source_words(table)
     report: dict[str, Any] = {}
     if recipe.budget is not None:
@@ -105,7 +134,7 @@ def assemble(recipe: Recipe, results: list[TaskResult], ctx: RunContext) -> Asse
         for stage in recipe.curriculum.order(table, ctx)
     ]
     files.release()
-    return Assembly(stages, rejects, ctx.stats, by_source, report, files)
+    return Assembly(stages, [], ctx.stats, by_source, report, files)
 
 
 def split_by_words(

@@ -124,7 +124,7 @@ def build(
             seed=recipe.seed, scope="global", data_root=root, cache_dir=cache_dir
         )
         with runner.stage2_scope():  # the ray executor computes MinHash signatures on Ray here
-            assembly = assemble(recipe, results, global_ctx)
+            assembly = assemble(recipe, results, global_ctx, work_dir / "stage2.rejects.arrow")
         release_free_memory()  # stage 2's per-row temporaries, before shards are written
         stats.update(assembly.stats)
         keep = recipe.output.keep_rejects if keep_rejects is None else keep_rejects
@@ -188,7 +188,10 @@ def _write_outputs(
 
 
 def _all_rejects(results: list[TaskResult], assembly: Assembly, files: StagedFiles) -> pa.Table:
-    parts = [files.read(r.rejects) for r in sorted(results, key=lambda r: r.index)]
+    paths = [r.rejects for r in sorted(results, key=lambda r: r.index)]
+    if assembly.rejects_file is not None:
+        paths.append(assembly.rejects_file)
+    parts = [files.read(path) for path in paths]
     tables = [conform(t, REJECT_SCHEMA) for t in [*parts, *assembly.rejects]]
     return pa.concat_tables(tables) if tables else REJECT_SCHEMA.empty_table()
 

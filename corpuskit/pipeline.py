@@ -155,8 +155,8 @@ def stage_task(
     rows = 0
     streamed: Counter[str] = Counter()
     with (
-        _AtomicIpcFile(staged, BLOCK_SCHEMA) as writer,
-        _AtomicIpcFile(rejects_path, REJECT_SCHEMA) as rejects_writer,
+        AtomicIpcFile(staged, BLOCK_SCHEMA) as writer,
+        AtomicIpcFile(rejects_path, REJECT_SCHEMA) as rejects_writer,
     ):
 
         def sink(table: pa.Table) -> None:
@@ -186,7 +186,7 @@ def stage_task(
     return result
 
 
-class _AtomicIpcFile:
+class AtomicIpcFile:
     """An Arrow IPC file writer to ``path`` through a temporary file renamed on success."""
 
     def __init__(self, path: Path, schema: pa.Schema) -> None:

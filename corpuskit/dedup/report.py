@@ -7,14 +7,14 @@ A step publishes a JSON-able mapping under its label in ``ctx.reports`` (it land
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from corpuskit.step import RunContext
-from corpuskit.tally import column_values
+from corpuskit.tally import column_values, sums_by
 
 MAX_CLUSTERS = 10
 MAX_EXAMPLES = 3
@@ -37,58 +37,53 @@ def clip(text: str, limit: int = MAX_CHARS) -> str:
 
 def removed_by_source(table: pa.Table, drop: np.ndarray) -> dict[str, dict[str, int]]:
     """{source: {docs, words}} of the dropped rows, sorted by source."""
-    sources = table["source"].to_pylist()
-    words = column_values(table["words"])
-    docs: Counter[str] = Counter()
-    total: Counter[str] = Counter()
-    for i in np.flatnonzero(drop).tolist():
-        docs[sources[i]] += 1
-        total[sources[i]] += int(words[i])
-    return {s: {"docs": docs[s], "words": total[s]} for s in sorted(docs)}
+    dropped = table.select(["source", "words"]).filter(pa.array(np.asarray(drop, dtype=bool)))
+    sums = sums_by(dropped, ["source"], "words")
+    return {s: {"docs": sums[(s,)][0], "words": sums[(s,)][1]} for (s,) in sorted(sums)}
 
 
 def cluster_report(table: pa.Table, cluster: np.ndarray, drop: np.ndarray) -> dict[str, Any]:
     """Cluster sizes, the largest clusters with examples, and removals per source.
 
-    ``cluster`` holds a cluster label per row (-1 or a unique label: a singleton).
+    ``cluster`` holds a cluster label per row (-1 or a unique label: a singleton). Only the rows
+    shown as examples become Python objects: a build's whole text column never does.
     """
+    drop = np.asarray(drop, dtype=bool)
     labels, inverse, sizes = np.unique(cluster, return_inverse=True, return_counts=True)
     multi = (sizes >= 2) & (labels >= 0)
-    ids = table["id"].to_pylist()
-    texts = table["text"].to_pylist()
-    sources = table["source"].to_pylist()
-    kept_of: dict[int, int] = {}
-    for i in np.flatnonzero(~drop & multi[inverse]).tolist():
-        kept_of.setdefault(int(inverse[i]), i)
-    members: dict[int, list[int]] = {}
-    for i in np.flatnonzero(drop).tolist():
-        members.setdefault(int(inverse[i]), []).append(i)
-    candidates = [c for c in np.flatnonzero(multi).tolist() if c in kept_of]
-    candidates.sort(key=lambda c: (-int(sizes[c]), ids[kept_of[c]]))
-
-    def example(i: int) -> dict[str, str]:
-        return {"id": ids[i], "source": sources[i], "text": clip(texts[i])}
-
+    kept_rows = np.flatnonzero(~drop & multi[inverse])
+    # The first kept row of each cluster with one (rows ascend, so np.unique's first index).
+    candidates, first = np.unique(inverse[kept_rows], return_index=True)
+    kept_of = kept_rows[first]
+    ranked = pa.table(
+        {"size": pa.array(sizes[candidates]), "id": table["id"].take(pa.array(kept_of))}
+    )
+    top = pc.sort_indices(ranked, [("size", "descending"), ("id", "ascending")])[:MAX_CLUSTERS]
     largest = []
-    for c in candidates[:MAX_CLUSTERS]:
-        removed = sorted(members.get(c, []), key=lambda i: ids[i])[:MAX_EXAMPLES]
-        largest.append(
-            {
-                "size": int(sizes[c]),
-                "kept": example(kept_of[c]),
-                "removed": [example(i) for i in removed],
-            }
-        )
-    size_hist = Counter(int(s) for s in sizes[multi])
+    for k in top.to_numpy().tolist():
+        c = int(candidates[k])
+        removed_rows = np.flatnonzero(drop & (inverse == c))
+        removed_ids = table["id"].take(pa.array(removed_rows))
+        shown = removed_rows[pc.sort_indices(removed_ids).to_numpy()[:MAX_EXAMPLES]]
+        kept, *removed = _examples(table, [int(kept_of[k]), *shown.tolist()])
+        largest.append({"size": int(sizes[c]), "kept": kept, "removed": removed})
+    hist_sizes, hist_counts = np.unique(sizes[multi], return_counts=True)
     return {
         "clusters": int(multi.sum()),
         "docs_in_clusters": int(sizes[multi].sum()),
         "docs_removed": int(drop.sum()),
         "words_removed": int(column_values(table["words"])[drop].sum()) if len(drop) else 0,
         "removed_by_source": removed_by_source(table, drop),
-        "cluster_sizes": {str(k): size_hist[k] for k in sorted(size_hist)},
+        "cluster_sizes": {
+            str(size): int(count) for size, count in zip(hist_sizes, hist_counts, strict=True)
+        },
         "largest": largest,
     }
+
+
+def _examples(table: pa.Table, rows: list[int]) -> list[dict[str, str]]:
+    picked = table.select(["id", "source", "text"]).take(pa.array(rows, pa.int64())).to_pylist()
+    return [{"id": r["id"], "source": r["source"], "text": clip(r["text"])} for r in picked]
 
 
 def render_dedup_report(manifest: dict[str, Any], console: Any) -> None:

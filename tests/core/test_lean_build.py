@@ -8,6 +8,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from PIL import Image
 
@@ -147,3 +149,37 @@ def test_waterfall_png_has_a_column_per_row(tmp_path: Path) -> None:
         with Image.open(path) as image:
             assert image.format == "PNG"
             assert image.size == (84 + 120 * max(n, 5) + 20, 440)
+
+
+def test_stage_two_rejects_are_streamed_to_a_file_and_reach_the_rejects_shard(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build_module = sys.modules["corpuskit.build"]  # the package exports build(), the function
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    lines = [f"sentence number {i} is here" for i in range(30)]
+    (corpus / "a.txt").write_text("\n".join(lines + lines[:12]) + "\n", encoding="utf-8")
+    seen = []
+    original = build_module.assemble
+
+    def spy(*args: object, **kwargs: object) -> object:
+        assembly = original(*args, **kwargs)
+        seen.append((list(assembly.rejects), assembly.rejects_file))
+        return assembly
+
+    monkeypatch.setattr(build_module, "assemble", spy)
+    data = recipe_dict(corpus, total=None, dedup=[{"kind": "exact"}])
+    data["output"] = {"keep_rejects": True}
+    result = build(Recipe.from_dict(data), out=tmp_path / "out")
+    ((held, rejects_file),) = seen
+    assert held == [] and rejects_file is not None and rejects_file.endswith("stage2.rejects.arrow")
+    assert not Path(rejects_file).exists()  # the work directory is gone after publishing
+    rejects = pa.concat_tables(
+        pa.ipc.open_stream(p.read_bytes()).read_all()
+        for p in sorted((result.path / "rejects").glob("data-*.arrow"))
+    )
+    dropped = rejects.filter(pc.equal(rejects["step"], "exact"))
+    assert dropped.num_rows == 12
+    assert sorted(dropped["text"].to_pylist()) == sorted(lines[:12])
+    assert result.manifest["totals"]["docs"] == 30
