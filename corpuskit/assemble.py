@@ -82,6 +82,7 @@ def assemble(
     if problems:  # validation checks these too; here so that no build runs past them
         raise RecipeError(problems, file=recipe.file)
     files = StagedFiles()
+    ctx.page_release = files.release
     if rejects_file is None:
         assembly = _assemble(recipe, results, ctx, files)
         assembly.rejects = list(ctx.rejects)

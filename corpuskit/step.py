@@ -103,6 +103,8 @@ class RunContext:
     # Where rejected rows go as they are made (stage 1 streams them to the task's rejects file,
     # so that a task's memory is one block, not all its rejects); None keeps them in ``rejects``.
     reject_sink: Callable[[pa.Table], None] | None = None
+    # Drops the memory-mapped staged pages read so far (stage 2 sets it: ``memory.StagedFiles``).
+    page_release: Callable[[], None] | None = None
     reports: dict[str, Any] = field(default_factory=dict)
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("corpuskit"))
 
@@ -110,6 +112,11 @@ class RunContext:
         """A Random seeded by (recipe seed, step label, partition scope)."""
         digest = hashlib.sha256(f"{self.seed}\x00{label}\x00{self.scope}".encode()).digest()
         return random.Random(int.from_bytes(digest[:8], "big"))
+
+    def release_pages(self) -> None:
+        """Say that the input pages read so far are done with (a step's columns are in memory)."""
+        if self.page_release is not None:
+            self.page_release()
 
     def count(self, label: str, counter: str, n: int = 1) -> None:
         self.stats[f"{label}.{counter}"] += n

@@ -36,6 +36,9 @@ from corpuskit.words import count_words_array
 Reasons: TypeAlias = Sequence[str | None] | pa.Array | pa.ChunkedArray
 
 
+REJECT_SLICE_ROWS = 1 << 16
+
+
 @dataclass
 class Rewrite:
     """What a rewriting step did: new text per row (None = unchanged) and the removed parts."""
@@ -73,8 +76,16 @@ class Dedup(Step):
         if result is not None:
             return apply_rewrite(table, result, ctx, label)
         reasons = as_string_array(self.duplicates(table, ctx))
+        ctx.release_pages()
         dropped = pc.is_valid(reasons)
-        ctx.reject(table.filter(dropped), step=label, reasons=reasons.filter(dropped))
+        # Rejected rows are copied a slice at a time: a stage-2 reject sink writes each copy out
+        # (and frees it) before the next, where one copy could hold most of a build.
+        for start in range(0, table.num_rows, REJECT_SLICE_ROWS):
+            part = dropped.slice(start, REJECT_SLICE_ROWS)
+            rows = table.slice(start, REJECT_SLICE_ROWS).filter(part)
+            ctx.reject(
+                rows, step=label, reasons=reasons.slice(start, REJECT_SLICE_ROWS).filter(part)
+            )
         return table.filter(pc.invert(dropped))
 
     def participating(self, table: pa.Table) -> np.ndarray:

@@ -33,9 +33,11 @@ class ExactDedup(ClusterDedup, kind="exact"):
     def duplicates(self, table: pa.Table, ctx: RunContext) -> Reasons:
         rows = self.participating(table)
         sub = table.take(pa.array(rows)) if len(rows) != table.num_rows else table
-        keys = self.normalization.apply(sub["text"])
+        keys = self.normalization.apply(sub["text"], ctx.release_pages)  # pages freed per chunk
         cluster = group_ids(keys)
+        del keys  # as large as the texts: not held while the report is made
         drop = self.resolve(sub, cluster)
+        ctx.release_pages()
         publish_report(ctx, self.kind, cluster_report(sub, cluster, drop))
         reasons = ["dup_exact" if d else None for d in drop.tolist()]
         return expand(reasons, rows, table.num_rows)

@@ -7,6 +7,8 @@ the same text. Normalisation never changes the stored documents, only the keys.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -27,10 +29,26 @@ class Normalization(BaseModel):
     )
     nfkc: bool = Field(default=True, description="apply Unicode NFKC (compatibility) normalisation")
 
-    def apply(self, texts: pa.Array | pa.ChunkedArray) -> pa.Array:
-        """The normalised texts (same length and order)."""
-        out = texts.combine_chunks() if isinstance(texts, pa.ChunkedArray) else texts
-        out = out.cast(pa.large_string())
+    def apply(
+        self, texts: pa.Array | pa.ChunkedArray, after_chunk: Callable[[], None] | None = None
+    ) -> pa.Array:
+        """The normalised texts (same length and order).
+
+        Chunk by chunk, so that the intermediate forms are one chunk's worth rather than the
+        whole column's; ``after_chunk`` is called after each (e.g. to release mapped pages).
+        """
+        chunks = texts.chunks if isinstance(texts, pa.ChunkedArray) else [texts]
+        parts = []
+        for chunk in chunks:
+            parts.append(self._apply_one(chunk))
+            if after_chunk is not None:
+                after_chunk()
+        if not parts:
+            return pa.array([], pa.large_string())
+        return parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
+
+    def _apply_one(self, texts: pa.Array) -> pa.Array:
+        out = texts.cast(pa.large_string())
         if self.nfkc:
             out = pc.utf8_normalize(out, form="NFKC")
         if self.lowercase:
