@@ -142,3 +142,16 @@ def test_arrow_whitespace_is_python_whitespace() -> None:
     out = collapse_whitespace(pa.array([f"a{c}{c}b " for c in chars], pa.large_string()))
     collapsed = {c for c, o in zip(chars, out.to_pylist(), strict=True) if o == "a b"}
     assert collapsed == {c for c in chars if c.isspace()}
+
+
+def test_normalisation_is_the_same_chunk_by_chunk_and_reports_each_chunk() -> None:
+    texts = ["Hello,  World!", "ＦＵＬＬ width", "  tabs\tand\nlines ", "", "Ça   va?"]
+    whole = pa.array(texts, pa.large_string())
+    chunked = pa.chunked_array([whole.slice(0, 2), whole.slice(2, 0), whole.slice(2)])
+    calls: list[int] = []
+    norm = Normalization()
+    got = norm.apply(chunked, after_chunk=lambda: calls.append(1))
+    assert got.to_pylist() == norm.apply(whole).to_pylist()
+    assert got.to_pylist() == ["hello world", "full width", "tabs and lines", "", "ça va"]
+    assert len(calls) == 3
+    assert norm.apply(pa.chunked_array([], pa.large_string())).to_pylist() == []
