@@ -15,11 +15,11 @@ import pyarrow as pa
 
 from corpuskit.budget import WordBudget, apportion
 from corpuskit.curriculum import curriculum_problems
-from corpuskit.document import BLOCK_SCHEMA, REJECT_SCHEMA
+from corpuskit.document import BLOCK_SCHEMA
 from corpuskit.errors import ErrorItem, RecipeError
 from corpuskit.generators.quota import trim_to_quotas
 from corpuskit.memory import StagedFiles
-from corpuskit.pipeline import AtomicIpcFile, TaskResult, account, account_rejects, labelled
+from corpuskit.pipeline import TaskResult, account, account_rejects, labelled, streamed_rejects
 from corpuskit.recipe import Recipe
 from corpuskit.shards import ShardRows
 from corpuskit.step import RunContext
@@ -88,18 +88,9 @@ def assemble(
         assembly.rejects = list(ctx.rejects)
         account_rejects(ctx.stats, ctx.rejects)
         return assembly
-    with AtomicIpcFile(rejects_file, REJECT_SCHEMA) as writer:
-
-        def sink(table: pa.Table) -> None:
-            writer.write_table(table)
-            account_rejects(ctx.stats, [table])
-            files.release()  # the staged pages the rejected rows were copied from
-
-        ctx.reject_sink = sink
-        try:
-            assembly = _assemble(recipe, results, ctx, files)
-        finally:
-            ctx.reject_sink = None
+    # after each write: the staged pages the rejected rows were copied from
+    with streamed_rejects(rejects_file, ctx.stats, ctx, after_write=files.release):
+        assembly = _assemble(recipe, results, ctx, files)
     assembly.rejects_file = str(rejects_file)
     return assembly
 

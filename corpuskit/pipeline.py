@@ -11,6 +11,7 @@ import json
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -155,23 +156,12 @@ def stage_task(
     rows = 0
     streamed: Counter[str] = Counter()
     with (
-        AtomicIpcFile(staged, BLOCK_SCHEMA) as writer,
-        AtomicIpcFile(rejects_path, REJECT_SCHEMA) as rejects_writer,
+        _AtomicIpcFile(staged, BLOCK_SCHEMA) as writer,
+        streamed_rejects(rejects_path, streamed, streaming) as sink,
     ):
-
-        def sink(table: pa.Table) -> None:
-            rejects_writer.write_table(table)
-            account_rejects(streamed, [table])
-
-        if streaming is not None:
-            streaming.reject_sink = sink
-        try:
-            for block in blocks:
-                rows += block.num_rows
-                writer.write_table(block.cast(BLOCK_SCHEMA))
-        finally:
-            if streaming is not None:
-                streaming.reject_sink = None
+        for block in blocks:
+            rows += block.num_rows
+            writer.write_table(block.cast(BLOCK_SCHEMA))
         rejects, stats, inputs = side()
         for table in rejects:
             sink(table)
@@ -186,7 +176,36 @@ def stage_task(
     return result
 
 
-class AtomicIpcFile:
+@contextmanager
+def streamed_rejects(
+    path: Path,
+    stats: Counter[str],
+    ctx: RunContext | None = None,
+    after_write: Callable[[], None] | None = None,
+) -> Iterator[Callable[[pa.Table], None]]:
+    """A sink that writes rejected tables to ``path`` (atomically) and counts them in ``stats``.
+
+    With ``ctx``, the rejects its steps make go to the sink as they are made (and no longer once
+    the block ends); ``after_write`` runs after each table is written.
+    """
+    with _AtomicIpcFile(path, REJECT_SCHEMA) as writer:
+
+        def sink(table: pa.Table) -> None:
+            writer.write_table(table)
+            account_rejects(stats, [table])
+            if after_write is not None:
+                after_write()
+
+        if ctx is not None:
+            ctx.reject_sink = sink
+        try:
+            yield sink
+        finally:
+            if ctx is not None:
+                ctx.reject_sink = None
+
+
+class _AtomicIpcFile:
     """An Arrow IPC file writer to ``path`` through a temporary file renamed on success."""
 
     def __init__(self, path: Path, schema: pa.Schema) -> None:

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpuskit.step import RunContext
-from corpuskit.tally import column_values, sums_by
+from corpuskit.tally import sums_by
 
 MAX_CLUSTERS = 10
 MAX_EXAMPLES = 3
@@ -68,12 +68,13 @@ def cluster_report(table: pa.Table, cluster: np.ndarray, drop: np.ndarray) -> di
         kept, *removed = _examples(table, [int(kept_of[k]), *shown.tolist()])
         largest.append({"size": int(sizes[c]), "kept": kept, "removed": removed})
     hist_sizes, hist_counts = np.unique(sizes[multi], return_counts=True)
+    by_source = removed_by_source(table, drop)
     return {
         "clusters": int(multi.sum()),
         "docs_in_clusters": int(sizes[multi].sum()),
         "docs_removed": int(drop.sum()),
-        "words_removed": int(column_values(table["words"])[drop].sum()) if len(drop) else 0,
-        "removed_by_source": removed_by_source(table, drop),
+        "words_removed": sum(row["words"] for row in by_source.values()),
+        "removed_by_source": by_source,
         "cluster_sizes": {
             str(size): int(count) for size, count in zip(hist_sizes, hist_counts, strict=True)
         },
