@@ -138,3 +138,29 @@ def test_limit_labels_pair_tasks_only() -> None:
     tasks = ["blimp", "rte", "ewok"]
     assert task_labels(tasks, EvalSettings()) == {}
     assert task_labels(tasks, EvalSettings(limit=100)) == {"blimp": "blimp@100", "ewok": "ewok@100"}
+
+
+def test_compute_labels_pair_tasks_only() -> None:
+    from trainers.evaluate.runner import EvalSettings
+    from trainers.score import task_labels
+
+    tasks = ["blimp", "rte", "ewok"]
+    assert task_labels(tasks, EvalSettings(compute="fp32")) == {}
+    assert task_labels(tasks, EvalSettings(compute="bf16")) == {
+        "blimp": "blimp@bf16",
+        "ewok": "ewok@bf16",
+    }
+    assert task_labels(tasks, EvalSettings(limit=20, compute="tf32")) == {
+        "blimp": "blimp@20@tf32",
+        "ewok": "ewok@20@tf32",
+    }
+
+
+def test_unknown_compute_is_one_line_before_any_build(tmp_path: Path) -> None:
+    args = ["score", str(tmp_path / "absent.yaml"), "--train", "tiny.yaml", "--compute", "fp16"]
+    args += ["--out", str(tmp_path / "out")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    expected = "error: --compute: unknown compute precision 'fp16' (expected one of fp32, tf32,"
+    assert result.output.startswith(expected) and "(hint: fp32 (default" in result.output
+    assert result.output.count("\n") == 1 and not (tmp_path / "out").exists()
