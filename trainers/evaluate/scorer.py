@@ -71,6 +71,8 @@ class MinimalPairScorer:
         batch_tokens: most (rows × padded length) tokens in one forward pass (default: 1,024
             on CPU, where small batches stay in cache; 16,384 on a GPU).
         max_batch: most rows in one forward pass.
+        equal_length: also cut a batch where the sorted row length changes, so no batch has
+            padding (an all-ones mask lets attention take mask-free kernels); off by default.
     """
 
     def __init__(
@@ -83,6 +85,7 @@ class MinimalPairScorer:
         compute: Compute = "fp32",
         batch_tokens: int | None = None,
         max_batch: int = 512,
+        equal_length: bool = False,
     ):
         self.model = model
         self.mode = DEFAULT_MODE[model.objective] if mode == "auto" else mode
@@ -100,6 +103,7 @@ class MinimalPairScorer:
         # Small batches stay in CPU caches; a GPU wants large ones.
         default = 1024 if model.device.type == "cpu" else 16384
         self.batch_tokens, self.max_batch = batch_tokens or default, max_batch
+        self.equal_length = equal_length
 
     # ---- encoding -------------------------------------------------------------------------
     def encode(self, text: str, prefix: str | None = None) -> Encoded:
@@ -220,8 +224,11 @@ class MinimalPairScorer:
         while start < len(lengths):
             width = int(lengths[start])  # the longest row of the batch is its first
             size = max(1, min(self.max_batch, self.batch_tokens // max(width, 1)))
-            yield start, min(start + size, len(lengths))
-            start += size
+            stop = min(start + size, len(lengths))
+            if self.equal_length:  # stop after the last row as long as the first
+                stop = start + int(np.searchsorted(-lengths[start:stop], -width, side="right"))
+            yield start, stop
+            start = stop
 
     def _run(
         self, table: _Table, owner: np.ndarray, pos: np.ndarray
