@@ -13,11 +13,11 @@ the same global TF32 matmul setting, so ours and theirs compare at equal matmul 
     python benchmarks/blimp_throughput.py                           # CPU, tiny, 1,000 pairs
     python benchmarks/blimp_throughput.py --objective masked
     python benchmarks/blimp_throughput.py --objective masked --compute bf16
-    # GPU (not measured in this repository yet): full BLiMP, a ~30M model
+    # GPU (H100 figures in docs/benchmarks.md): full BLiMP, a ~30M model
     python benchmarks/blimp_throughput.py --device cuda --size 30m --pairs 67000 --minicons-batch 64
     python benchmarks/blimp_throughput.py --device cuda --size 30m --pairs 67000 --objective masked
-    python benchmarks/blimp_throughput.py --device cuda --size 30m --pairs 6700 --objective masked \
-        --minicons-batch 64 --compute tf32 --minicons-compute fp32 tf32
+    # the same at TF32 (bf16 likewise), minicons at its default and at TF32:
+    python benchmarks/blimp_throughput.py --device cuda --size 30m --pairs 6700 --objective masked --minicons-batch 64 --compute tf32 --minicons-compute fp32 tf32
 """
 
 from __future__ import annotations
