@@ -68,8 +68,8 @@ class EvalSettings:
     mode: Literal["auto", "causal", "masked", "mntp"] = "auto"
     reduction: Literal["sum", "mean"] = "sum"
     precision: Literal["float32", "float64"] = "float32"
-    # The model's forward pass: fp32 (the protocol), or tf32 / bf16 (faster on a GPU, scores
-    # move by rounding). Keyed like the fields above, so it never shares a cache entry with fp32.
+    # The model's forward pass: fp32 (the protocol), or tf32 / bf16 (opt-in, for speed on a GPU;
+    # scores move by rounding). Keyed, so it never shares a cache entry with fp32 scores.
     compute: Compute = "fp32"
     finetune: dict[str, Any] = field(default_factory=dict)  # FinetuneSettings overrides
     # Where the model runs: auto = CUDA when available. Not part of the cache key: CPU and GPU
