@@ -164,3 +164,19 @@ def test_unknown_compute_is_one_line_before_any_build(tmp_path: Path) -> None:
     expected = "error: --compute: unknown compute precision 'fp16' (expected one of fp32, tf32,"
     assert result.output.startswith(expected) and "(hint: fp32 (default" in result.output
     assert result.output.count("\n") == 1 and not (tmp_path / "out").exists()
+
+
+def test_score_with_bf16_compute_is_its_own_cache_entry_and_leaderboard_name(
+    project: Path, data_root: Path
+) -> None:
+    def eval_line(output: str) -> list[str]:
+        return next(line for line in output.splitlines() if line.startswith("eval")).split()
+
+    exact = eval_line(_score(project, data_root))
+    fast = eval_line(_score(project, data_root, "--compute", "bf16"))
+    assert fast[1] != exact[1] and Path(fast[1]).parent == Path(exact[1]).parent
+    assert json.loads(Path(fast[1]).read_text())["settings"]["compute"] == "bf16"
+    assert eval_line(_score(project, data_root, "--compute", "bf16"))[2] == "[cached]"
+    with sqlite3.connect(project / "lb.sqlite") as conn:
+        tasks = {t for (t,) in conn.execute("SELECT task FROM scores WHERE grp = '' AND seed = 0")}
+    assert {"blimp@3", "agreement@3", "blimp@3@bf16", "agreement@3@bf16"} <= tasks
