@@ -2,18 +2,28 @@
 
 Builds a small random GPT-2 (causal) or BERT (masked PLL) with a tokenizer trained on the BLiMP
 sentences themselves (weights do not change the cost), scores the same pairs with both, checks
-that their accuracies agree, and prints pairs/s and the ratio.
+that their per-pair verdicts agree, and prints pairs/s and the ratio.
+
+``--compute tf32|bf16`` runs our scorer's forward pass in that precision and adds a row for our
+fp32 run, the line "precision cost" (max |Δ| of our per-sentence scores from our fp32 ones and the
+pair verdicts that flip). ``--minicons-compute fp32 tf32`` times minicons at its default and under
+the same global TF32 matmul setting, so ours and theirs compare at equal matmul precision too.
+"agree" always means: the same per-pair verdicts as our fp32 run (the protocol's reference).
 
     python benchmarks/blimp_throughput.py                           # CPU, tiny, 1,000 pairs
     python benchmarks/blimp_throughput.py --objective masked
-    # GPU (not measured in this repository yet): full BLiMP, a ~30M model
+    python benchmarks/blimp_throughput.py --objective masked --compute bf16
+    # GPU (H100 figures in docs/benchmarks.md): full BLiMP, a ~30M model
     python benchmarks/blimp_throughput.py --device cuda --size 30m --pairs 67000 --minicons-batch 64
     python benchmarks/blimp_throughput.py --device cuda --size 30m --pairs 67000 --objective masked
+    # the same at TF32 (bf16 likewise), minicons at its default and at TF32:
+    python benchmarks/blimp_throughput.py --device cuda --size 30m --pairs 6700 --objective masked --minicons-batch 64 --compute tf32 --minicons-compute fp32 tf32
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
@@ -28,6 +38,8 @@ sys.path.insert(0, str(REPO))
 
 # The evaluator tests' model makers, at benchmark sizes: one definition of "a tiny random model".
 from tests.evaluate.helpers import blimp_subset, save_tiny_bert, save_tiny_gpt2  # noqa: E402
+from trainers.evaluate.compute import COMPUTE, tf32_matmuls  # noqa: E402
+from trainers.evaluate.scorer import PairScores  # noqa: E402
 
 SIZES = {"tiny": (2, 64, 2), "30m": (8, 512, 8)}  # layers, hidden, heads
 
@@ -58,22 +70,35 @@ def make_model(folder: Path, objective: str, size: str, texts: list[str]) -> Non
 
 
 def run_ours(
-    folder: Path, good: list[str], bad: list[str], device: str
-) -> tuple[float, np.ndarray]:
+    folder: Path, good: list[str], bad: list[str], device: str, compute: str, equal_length: bool
+) -> tuple[float, PairScores]:
     from trainers.evaluate.models import load_scoring_model
     from trainers.evaluate.scorer import MinimalPairScorer
 
     model = load_scoring_model(folder).to(device)
-    scorer = MinimalPairScorer(model)
+    scorer = MinimalPairScorer(model, compute=compute, equal_length=equal_length)  # type: ignore[arg-type]
     scorer.score_pairs(good[:50], bad[:50])  # warm-up
     _sync(device)
     start = time.perf_counter()
     scores = scorer.score_pairs(good, bad)
     _sync(device)
-    return time.perf_counter() - start, scores.correct
+    return time.perf_counter() - start, scores
 
 
 def run_minicons(
+    folder: Path,
+    objective: str,
+    good: list[str],
+    bad: list[str],
+    device: str,
+    batch: int,
+    compute: str,
+) -> tuple[float, np.ndarray]:
+    with tf32_matmuls() if compute == "tf32" else contextlib.nullcontext():
+        return _time_minicons(folder, objective, good, bad, device, batch)
+
+
+def _time_minicons(
     folder: Path, objective: str, good: list[str], bad: list[str], device: str, batch: int
 ) -> tuple[float, np.ndarray]:
     from minicons import scorer
@@ -121,6 +146,17 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--minicons-batch", type=int, nargs="+", default=[1, 64])
+    parser.add_argument("--compute", choices=COMPUTE, default="fp32", help="our forward pass")
+    parser.add_argument(
+        "--minicons-compute",
+        choices=["fp32", "tf32"],
+        nargs="+",
+        default=["fp32"],
+        help="minicons under torch's default matmul precision and/or the global TF32 setting",
+    )
+    parser.add_argument(
+        "--equal-length", action="store_true", help="our scorer: batches without padding"
+    )
     parser.add_argument(
         "--data-root", type=Path, default=Path(os.environ.get("CORPUSKIT_DATA", "../shared/data"))
     )
@@ -130,22 +166,44 @@ def main() -> None:
     good, bad = [r["sentence_good"] for r in records], [r["sentence_bad"] for r in records]
     with tempfile.TemporaryDirectory() as tmp:
         make_model(Path(tmp), args.objective, args.size, good + bad)
-        ours_s, ours_ok = run_ours(Path(tmp), good, bad, args.device)
-        rows = [("corpuskit", "auto", ours_s, ours_ok)]
-        for batch in args.minicons_batch:
-            secs, ok = run_minicons(Path(tmp), args.objective, good, bad, args.device, batch)
-            rows.append(("minicons", str(batch), secs, ok))
+        ours = run_ours(Path(tmp), good, bad, args.device, args.compute, args.equal_length)
+        exact = ours
+        if args.compute != "fp32":
+            exact = run_ours(Path(tmp), good, bad, args.device, "fp32", args.equal_length)
+        rows = [("corpuskit", args.compute, "auto", ours[0], ours[1].correct)]
+        if args.compute != "fp32":
+            rows.append(("corpuskit", "fp32", "auto", exact[0], exact[1].correct))
+        for compute in args.minicons_compute:
+            for batch in args.minicons_batch:
+                secs, ok = run_minicons(
+                    Path(tmp), args.objective, good, bad, args.device, batch, compute
+                )
+                rows.append(("minicons", compute, str(batch), secs, ok))
     print(
-        f"{len(good)} pairs, {args.objective}, {args.size}, device {args.device}, {args.threads} thread(s)"
+        f"{len(good)} pairs, {args.objective}, {args.size}, device {args.device}, "
+        f"{args.threads} thread(s), corpuskit compute {args.compute}"
+        + (", equal-length batches" if args.equal_length else "")
     )
-    print(
-        f"{'scorer':<10} {'batch':>6} {'seconds':>9} {'pairs/s':>9} {'accuracy':>9} {'agree':>6} {'corpuskit x':>12}"
+    if args.compute != "fp32":
+        print(precision_cost(args.compute, ours[1], exact[1]))
+    print("agree: same per-pair verdicts as corpuskit fp32; corpuskit x: seconds / corpuskit's")
+    header = f"{'scorer':<10} {'compute':>7} {'batch':>6} {'seconds':>9} {'pairs/s':>9}"
+    print(f"{header} {'accuracy':>9} {'agree':>6} {'corpuskit x':>12}")
+    for name, compute, batch, secs, ok in rows:
+        agree = "yes" if (ok == exact[1].correct).all() else "NO"
+        cells = f"{name:<10} {compute:>7} {batch:>6} {secs:>9.2f} {len(good) / secs:>9.1f}"
+        print(f"{cells} {ok.mean():>9.3f} {agree:>6} {secs / ours[0]:>12.1f}")
+
+
+def precision_cost(compute: str, fast: PairScores, exact: PairScores) -> str:
+    """How far ``compute`` moved our scores from fp32: per sentence, and in pair verdicts."""
+    delta = np.abs(np.r_[fast.good, fast.bad] - np.r_[exact.good, exact.bad])
+    flips = int((fast.correct != exact.correct).sum())
+    return (
+        f"precision cost ({compute} vs fp32, ours): max |Δ sentence score| {delta.max():.2e} nats, "
+        f"{flips} of {len(fast.good)} pair verdicts flip, ties {int(exact.ties.sum())} → "
+        f"{int(fast.ties.sum())}"
     )
-    for name, batch, secs, ok in rows:
-        agree = "yes" if (ok == ours_ok).all() else "NO"
-        print(
-            f"{name:<10} {batch:>6} {secs:>9.2f} {len(good) / secs:>9.1f} {ok.mean():>9.3f} {agree:>6} {secs / ours_s:>12.1f}"
-        )
 
 
 if __name__ == "__main__":

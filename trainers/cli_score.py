@@ -32,6 +32,9 @@ def score_command(
     mode: str = typer.Option("auto", "--mode", help="auto | causal | masked | mntp"),
     reduction: str = typer.Option("sum", "--reduction", help="sum | mean of token log-probs"),
     precision: str = typer.Option("float32", "--precision", help="float32 | float64 log-softmax"),
+    compute: str = typer.Option(
+        "fp32", "--compute", help="fp32 | tf32 | bf16 forward pass (pair tasks; fp32 is exact)"
+    ),
     finetune: list[str] = typer.Option(
         [], "--finetune-set", help="fine-tuning override key=value, e.g. max_train=64 (repeatable)"
     ),
@@ -42,6 +45,7 @@ def score_command(
     db: Path = typer.Option(Path("leaderboard.sqlite"), "--db", help=DB_HELP),
 ) -> None:
     """Build → train → evaluate a recipe (each stage cached) and write a leaderboard row."""
+    from trainers.evaluate.compute import check_compute
     from trainers.evaluate.runner import EvalSettings
     from trainers.score import score
 
@@ -50,6 +54,7 @@ def score_command(
         mode=_choice("--mode", mode, ("auto", "causal", "masked", "mntp")),  # type: ignore[arg-type]
         reduction=_choice("--reduction", reduction, ("sum", "mean")),  # type: ignore[arg-type]
         precision=_choice("--precision", precision, ("float32", "float64")),  # type: ignore[arg-type]
+        compute=check_compute(compute, location="--compute"),
         finetune=_finetune_overrides(finetune),
         device=device,
     )

@@ -36,16 +36,20 @@ def leaderboard_train_hash(config: TrainConfig) -> str:
 
 
 def task_labels(tasks: list[str], settings: EvalSettings) -> dict[str, str]:
-    """Leaderboard names: a subset run is ``blimp@20`` so it never mixes with full scores.
+    """Leaderboard names: a subset run is ``blimp@20`` so it never mixes with full scores, and
+    a non-fp32 forward pass adds its precision (``blimp@bf16``, ``blimp@20@bf16``).
 
-    ``--limit`` cuts pair tasks only; fine-tuning tasks always run whole and keep their names.
+    ``--limit`` and ``--compute`` change pair tasks only; fine-tuning tasks always run whole,
+    in their own precision, and keep their names.
     """
-    if settings.limit is None:
+    suffix = "" if settings.limit is None else f"@{settings.limit}"
+    suffix += "" if settings.compute == "fp32" else f"@{settings.compute}"
+    if not suffix:
         return {}
     from trainers.evaluate.tasks import resolve_task
 
     specs = [resolve_task(t) for t in tasks]
-    return {s.name: f"{s.name}@{settings.limit}" for s in specs if s.kind != "finetune"}
+    return {s.name: f"{s.name}{suffix}" for s in specs if s.kind != "finetune"}
 
 
 def score(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from pathlib import Path
 
 import torch
@@ -78,20 +79,27 @@ def save_tiny_gpt2(
     return folder
 
 
-def bert_tokenizer(texts: list[str], vocab_size: int = 300):
+def bert_tokenizer(texts: list[str], vocab_size: int = 300, *, fixed_vocab: bool = False):
+    """A WordPiece BERT tokenizer trained on ``texts``; with ``fixed_vocab``, its vocabulary is
+    the sorted words of ``texts`` instead: the same ids in every process (WordPiece training
+    breaks ties in hash order, so trained ids vary between runs)."""
     from transformers import BertTokenizerFast
 
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    if fixed_vocab:
+        words = sorted({w for t in texts for w in re.findall(r"\w+|[^\w\s]", t.lower())})
+        vocab = {w: i for i, w in enumerate([*specials, *words])}
+        tok = Tokenizer(models.WordPiece(vocab=vocab, unk_token="[UNK]"))
+    else:
+        tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
     tok.normalizer = normalizers.BertNormalizer(lowercase=True)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tok.decoder = decoders.WordPiece()
-    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    tok.train_from_iterator(
-        texts,
-        trainers.WordPieceTrainer(
+    if not fixed_vocab:
+        trainer = trainers.WordPieceTrainer(
             vocab_size=vocab_size, special_tokens=specials, show_progress=False
-        ),
-    )
+        )
+        tok.train_from_iterator(texts, trainer)
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]",
         pair="[CLS] $A [SEP] $B [SEP]",
@@ -111,6 +119,7 @@ def save_tiny_bert(
     folder: Path,
     texts: list[str],
     *,
+    fixed_vocab: bool = False,
     seed: int = 0,
     vocab_size: int = 300,
     layers: int = 2,
@@ -118,10 +127,11 @@ def save_tiny_bert(
     heads: int = 2,
     intermediate: int = 64,
 ) -> Path:
-    """BERT (2 layers, 32 dims by default) with a WordPiece vocabulary trained on ``texts``."""
+    """BERT (2 layers, 32 dims by default) with a WordPiece vocabulary trained on ``texts``
+    (``fixed_vocab``: their sorted words instead, identical in every process)."""
     from transformers import BertConfig, BertForMaskedLM
 
-    hf_tok = bert_tokenizer(texts, vocab_size)
+    hf_tok = bert_tokenizer(texts, vocab_size, fixed_vocab=fixed_vocab)
     torch.manual_seed(seed)
     config = BertConfig(
         vocab_size=len(hf_tok),

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from tests.evaluate.helpers import OWN_TEXT
+from trainers.evaluate.compute import Compute
 from trainers.evaluate.models import load_scoring_model
 from trainers.evaluate.runner import EvalSettings, evaluate
 from trainers.evaluate.scorer import MinimalPairScorer
@@ -60,3 +61,23 @@ def test_finetune_runs_on_cuda_in_bf16_with_grouped_batches(
     assert (result.n, result.extra["n_train"], result.extra["epochs"]) == (32, 64, 2)
     assert 0.0 <= result.score <= 1.0 and result.extra["best_epoch"] in (1.0, 2.0)
     assert model.device.type == "cuda"  # the scored model stays where it was
+
+
+@pytest.mark.parametrize("compute", ["tf32", "bf16"])
+@pytest.mark.parametrize("fixture", ["tiny_gpt2", "tiny_bert"])
+def test_cuda_reduced_precision_stays_close_and_restores_tf32(
+    fixture: str, compute: Compute, request: pytest.FixtureRequest, blimp_1000: list[dict]
+) -> None:
+    from tests.evaluate.test_compute import PER_TOKEN_TOLERANCE
+    from trainers.evaluate.compute import matmul_precision_state
+
+    model = load_scoring_model(request.getfixturevalue(fixture)).to("cuda")
+    sentences = _sentences(blimp_1000[::5])
+    exact = MinimalPairScorer(model)
+    tokens = np.array([len(t) for t in exact.token_logprobs(sentences)])
+    before = matmul_precision_state()
+    fast = MinimalPairScorer(model, compute=compute).sentence_scores(sentences)
+    assert matmul_precision_state() == before
+    assert not torch.is_autocast_enabled("cuda")
+    delta = np.abs(fast - exact.sentence_scores(sentences))
+    assert (delta <= PER_TOKEN_TOLERANCE * tokens).all(), delta.max()

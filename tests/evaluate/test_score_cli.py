@@ -138,3 +138,45 @@ def test_limit_labels_pair_tasks_only() -> None:
     tasks = ["blimp", "rte", "ewok"]
     assert task_labels(tasks, EvalSettings()) == {}
     assert task_labels(tasks, EvalSettings(limit=100)) == {"blimp": "blimp@100", "ewok": "ewok@100"}
+
+
+def test_compute_labels_pair_tasks_only() -> None:
+    from trainers.evaluate.runner import EvalSettings
+    from trainers.score import task_labels
+
+    tasks = ["blimp", "rte", "ewok"]
+    assert task_labels(tasks, EvalSettings(compute="fp32")) == {}
+    assert task_labels(tasks, EvalSettings(compute="bf16")) == {
+        "blimp": "blimp@bf16",
+        "ewok": "ewok@bf16",
+    }
+    assert task_labels(tasks, EvalSettings(limit=20, compute="tf32")) == {
+        "blimp": "blimp@20@tf32",
+        "ewok": "ewok@20@tf32",
+    }
+
+
+def test_unknown_compute_is_one_line_before_any_build(tmp_path: Path) -> None:
+    args = ["score", str(tmp_path / "absent.yaml"), "--train", "tiny.yaml", "--compute", "fp16"]
+    args += ["--out", str(tmp_path / "out")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    expected = "error: --compute: unknown compute precision 'fp16' (expected one of fp32, tf32,"
+    assert result.output.startswith(expected) and "(hint: fp32 (default" in result.output
+    assert result.output.count("\n") == 1 and not (tmp_path / "out").exists()
+
+
+def test_score_with_bf16_compute_is_its_own_cache_entry_and_leaderboard_name(
+    project: Path, data_root: Path
+) -> None:
+    def eval_line(output: str) -> list[str]:
+        return next(line for line in output.splitlines() if line.startswith("eval")).split()
+
+    exact = eval_line(_score(project, data_root))
+    fast = eval_line(_score(project, data_root, "--compute", "bf16"))
+    assert fast[1] != exact[1] and Path(fast[1]).parent == Path(exact[1]).parent
+    assert json.loads(Path(fast[1]).read_text())["settings"]["compute"] == "bf16"
+    assert eval_line(_score(project, data_root, "--compute", "bf16"))[2] == "[cached]"
+    with sqlite3.connect(project / "lb.sqlite") as conn:
+        tasks = {t for (t,) in conn.execute("SELECT task FROM scores WHERE grp = '' AND seed = 0")}
+    assert {"blimp@3", "agreement@3", "blimp@3@bf16", "agreement@3@bf16"} <= tasks

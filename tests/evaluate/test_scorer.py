@@ -188,3 +188,43 @@ def test_device_names_are_checked() -> None:
     if not torch.cuda.is_available():
         with pytest.raises(ScoringModelError, match="no CUDA device"):
             resolve_device("cuda")
+
+
+@given(
+    st.lists(st.integers(1, 40), min_size=1, max_size=60),
+    st.integers(1, 300),
+    st.integers(1, 16),
+    st.booleans(),
+)
+def test_batches_cover_rows_in_order_within_budget(
+    lengths: list[int], batch_tokens: int, max_batch: int, equal_length: bool
+) -> None:
+    """Every row once, in order; a batch is as large as budget allows, and, with
+    ``equal_length``, also stops where the (sorted) length changes, so it has no padding."""
+    rows = np.array(sorted(lengths, reverse=True))
+    scorer = MinimalPairScorer(
+        _cached_bert(), batch_tokens=batch_tokens, max_batch=max_batch, equal_length=equal_length
+    )
+    slices = list(scorer._batches(rows))
+    assert [a for a, _ in slices] == [0] + [b for _, b in slices[:-1]]
+    assert slices[-1][1] == len(rows)
+    for start, stop in slices:
+        width, left = int(rows[start]), len(rows) - start
+        allowed = min(max(1, min(max_batch, batch_tokens // width)), left)
+        same = int((rows[start:] == width).sum())
+        assert stop - start == (min(allowed, same) if equal_length else allowed)
+
+
+@pytest.mark.parametrize("arch", ["gpt2", "bert"])
+def test_equal_length_batches_agree_with_packed_ones(
+    arch: str, request: pytest.FixtureRequest, blimp_1000: list[dict]
+) -> None:
+    model = load_scoring_model(request.getfixturevalue(f"tiny_{arch}"))
+    records = blimp_1000[:300:3]
+    good, bad = [r["sentence_good"] for r in records], [r["sentence_bad"] for r in records]
+    packed = MinimalPairScorer(model).score_pairs(good, bad)
+    equal = MinimalPairScorer(model, equal_length=True).score_pairs(good, bad)
+    # Other batch shapes round differently in float32 (as other batch sizes do), nothing more.
+    np.testing.assert_allclose(equal.good, packed.good, atol=1e-5, rtol=0)
+    np.testing.assert_allclose(equal.bad, packed.bad, atol=1e-5, rtol=0)
+    assert (equal.correct == packed.correct).all() and (equal.ties == packed.ties).all()

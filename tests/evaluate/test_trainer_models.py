@@ -7,6 +7,7 @@ written straight from the definition, and the gpt export against minicons on its
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pytest
@@ -82,3 +83,18 @@ def test_gpt_export_matches_minicons_on_its_hf_copy(exports: dict[str, Path]) ->
     ours = MinimalPairScorer(load_scoring_model(folder)).sentence_scores(SENTENCES)
     theirs = minicons_causal(folder).sequence_score(SENTENCES, reduction=lambda x: x.sum(0).item())
     np.testing.assert_allclose(ours, theirs, atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize("compute", ["tf32", "bf16"])
+@pytest.mark.parametrize("arch", ["gpt", "ltgbert", "gptbert"])
+def test_trainer_models_score_in_reduced_precision(
+    arch: str, compute: Literal["tf32", "bf16"], exports: dict[str, Path]
+) -> None:
+    """Our own modules run under bf16 autocast / TF32 too, within test_compute's tolerance."""
+    from tests.evaluate.test_compute import PER_TOKEN_TOLERANCE
+
+    model = load_scoring_model(exports[arch])
+    exact = MinimalPairScorer(model)
+    tokens = np.array([len(t) for t in exact.token_logprobs(SENTENCES)])
+    fast = MinimalPairScorer(model, compute=compute).sentence_scores(SENTENCES)
+    assert (np.abs(fast - exact.sentence_scores(SENTENCES)) <= PER_TOKEN_TOLERANCE * tokens).all()

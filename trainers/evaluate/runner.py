@@ -1,8 +1,9 @@
 """Run tasks on a model, aggregate (accuracy, ties, per-group), and cache results on disk.
 
 A result is cached under a key of everything that can change it: ``EVAL_VERSION``, each task's
-full definition (with its version), the pair limit, and the scorer settings. Scoring the same
-model with the same key again reads the JSON file instead of running the model.
+full definition (with its version), the pair limit, and the scorer settings (the forward pass's
+``compute`` precision among them). Scoring the same model with the same key again reads the JSON
+file instead of running the model.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from trainers.evaluate.compute import Compute, check_compute
 from trainers.evaluate.models import ScoringModel, load_scoring_model
 from trainers.evaluate.scorer import MinimalPairScorer
 from trainers.evaluate.tasks import Pair, TaskSpec, load_pairs, resolve_task
@@ -66,6 +68,9 @@ class EvalSettings:
     mode: Literal["auto", "causal", "masked", "mntp"] = "auto"
     reduction: Literal["sum", "mean"] = "sum"
     precision: Literal["float32", "float64"] = "float32"
+    # The model's forward pass: fp32 (the protocol), or tf32 / bf16 (opt-in, for speed on a GPU;
+    # scores move by rounding). Keyed, so it never shares a cache entry with fp32 scores.
+    compute: Compute = "fp32"
     finetune: dict[str, Any] = field(default_factory=dict)  # FinetuneSettings overrides
     # Where the model runs: auto = CUDA when available. Not part of the cache key: CPU and GPU
     # pair scores agree to float32 rounding (tests/evaluate/test_gpu.py), like batch size.
@@ -73,6 +78,9 @@ class EvalSettings:
     # differ from CPU ones by more than rounding, as training with ``precision: auto`` does;
     # like the trainer's config hash, the key names the protocol, not the device that ran it.
     device: str = "auto"
+
+    def __post_init__(self) -> None:
+        check_compute(self.compute, location="EvalSettings.compute")  # before any build or training
 
 
 @dataclass
@@ -114,8 +122,17 @@ def score_pair_task(scorer: MinimalPairScorer, spec: TaskSpec, pairs: list[Pair]
     return accuracy_result(spec, pairs, scores.correct, scores.ties)
 
 
+# Settings added after EVAL_VERSION 1.0 join the key only away from their default, so the keys
+# (and caches) of runs made before they existed stay valid.
+_KEYED_ONLY_IF_SET = {"compute": "fp32"}
+
+
 def eval_key(specs: list[TaskSpec], settings: EvalSettings) -> str:
-    keyed = {k: v for k, v in asdict(settings).items() if k != "device"}
+    keyed = {
+        k: v
+        for k, v in asdict(settings).items()
+        if k != "device" and _KEYED_ONLY_IF_SET.get(k, object()) != v
+    }
     payload = [EVAL_VERSION, [s.model_dump(mode="json") for s in specs], keyed]
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]
@@ -172,7 +189,11 @@ def _run_task(
     else:
         pairs = load_pairs(spec, data_root, limit=settings.limit)
     scorer = MinimalPairScorer(
-        model, mode=settings.mode, reduction=settings.reduction, precision=settings.precision
+        model,
+        mode=settings.mode,
+        reduction=settings.reduction,
+        precision=settings.precision,
+        compute=settings.compute,
     )
     return score_pair_task(scorer, spec, pairs)
 

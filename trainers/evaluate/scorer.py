@@ -9,6 +9,8 @@ Three ways to read a sentence's probability out of a model (``mode``):
 - ``mntp``: GPT-BERT's masked next-token prediction: mask token i, read the prediction at i-1.
 
 Log-softmax runs in float32 or float64 whatever the model's dtype (bf16 scores create ties).
+The forward pass itself runs in fp32 unless ``compute`` opts into tf32 or bf16 (see
+:mod:`trainers.evaluate.compute`); the log-softmax stays in ``precision`` either way.
 Rows are sorted by length and packed up to a token budget, so padding stays small; and when the
 model exposes its output Linear, only the positions that are read go through it.
 """
@@ -23,6 +25,7 @@ from typing import Literal
 import numpy as np
 import torch
 
+from trainers.evaluate.compute import Compute, check_compute, forward_precision
 from trainers.evaluate.errors import ScoringModelError
 from trainers.evaluate.models import ScoringModel
 
@@ -62,9 +65,15 @@ class MinimalPairScorer:
         mode: causal | masked | mntp; ``auto`` follows the model's objective (hybrid → mntp).
         reduction: ``sum`` of token log-probs, or their ``mean``.
         precision: dtype of the log-softmax, ``float32`` or ``float64``.
+        compute: precision of the model's forward pass: ``fp32`` (default, exact), ``tf32``
+            (TensorFloat-32 matmuls, the global setting restored after each forward) or
+            ``bf16`` (bfloat16 autocast around the forward only).
         batch_tokens: most (rows × padded length) tokens in one forward pass (default: 1,024
             on CPU, where small batches stay in cache; 16,384 on a GPU).
         max_batch: most rows in one forward pass.
+        equal_length: also cut a batch where the sorted row length changes, so no batch has
+            padding (HF models then drop the all-ones mask, so SDPA may pick mask-free
+            kernels); off by default. Scores agree with packed batches to float32 rounding.
     """
 
     def __init__(
@@ -74,8 +83,10 @@ class MinimalPairScorer:
         mode: Mode = "auto",
         reduction: Literal["sum", "mean"] = "sum",
         precision: Literal["float32", "float64"] = "float32",
+        compute: Compute = "fp32",
         batch_tokens: int | None = None,
         max_batch: int = 512,
+        equal_length: bool = False,
     ):
         self.model = model
         self.mode = DEFAULT_MODE[model.objective] if mode == "auto" else mode
@@ -89,9 +100,11 @@ class MinimalPairScorer:
             )
         self.reduction = reduction
         self.dtype = {"float32": torch.float32, "float64": torch.float64}[precision]
+        self.compute = check_compute(compute)
         # Small batches stay in CPU caches; a GPU wants large ones.
         default = 1024 if model.device.type == "cpu" else 16384
         self.batch_tokens, self.max_batch = batch_tokens or default, max_batch
+        self.equal_length = equal_length
 
     # ---- encoding -------------------------------------------------------------------------
     def encode(self, text: str, prefix: str | None = None) -> Encoded:
@@ -212,8 +225,11 @@ class MinimalPairScorer:
         while start < len(lengths):
             width = int(lengths[start])  # the longest row of the batch is its first
             size = max(1, min(self.max_batch, self.batch_tokens // max(width, 1)))
-            yield start, min(start + size, len(lengths))
-            start += size
+            stop = min(start + size, len(lengths))
+            if self.equal_length:  # stop after the last row as long as the first
+                stop = start + int(np.searchsorted(-lengths[start:stop], -width, side="right"))
+            yield start, stop
+            start = stop
 
     def _run(
         self, table: _Table, owner: np.ndarray, pos: np.ndarray
@@ -233,7 +249,10 @@ class MinimalPairScorer:
             ids[sel_b, sel_t] = int(self.model.tokenizer.mask_token_id)
         # The hidden state at i-1 predicts token i (causal, mntp); at i itself when masked.
         read_b, read_t = sel_b.to(device), (sel_t - int(self.mode != "masked")).to(device)
-        with _select_head_inputs(self.model, read_b, read_t) as selected:
+        with (
+            _select_head_inputs(self.model, read_b, read_t) as selected,
+            forward_precision(self.compute, device),
+        ):
             out = self.model.logits(
                 ids.to(device), mask.to(device), bidirectional=self.mode == "mntp"
             )
