@@ -1,19 +1,26 @@
 """Trainer throughput: our loop vs HF ``Trainer`` on the same model, data, batch and precision.
 
-    python benchmarks/trainer_throughput.py                       # CPU: the tiny config
+    python benchmarks/trainer_throughput.py --hf-compile off      # CPU: the tiny config
     python benchmarks/trainer_throughput.py --configs babylm-small.yaml babylm-base.yaml \\
         --steps 60                                                # GPU (bf16, torch.compile)
+    python benchmarks/trainer_throughput.py --configs babylm-base.yaml --repeat 1 \\
+        --ours "" "batch_size=128 grad_accum=1 loss_chunk_tokens=8192"   # sweep our levers
 
 Both sides train the ``gpt`` architecture (our GPT; HF's ``LlamaForCausalLM`` with the identical
 config, which is what our export produces) on the same packed blocks of a synthetic build, for
-``--steps`` optimizer steps. Tokens/s excludes the first step (compilation, warm-up) and
-validation; MFU uses the FLOPs formula of trainers.run (6·N + 12·L·d·T per token) against the
-device's bf16 peak (or ``--peak-tflops``). Prints one table and the ratio ours / HF.
+``--steps`` optimizer steps. HF ``Trainer`` runs with ``torch_compile=True`` and at its default
+(no compile), both in the same run (``--hf-compile``). ``--set`` changes the config of both sides;
+each ``--ours`` string is one variant of our trainer only (space-separated ``key=value``: compile
+mode, ``loss_chunk_tokens``, micro-batch), which must keep the model shape. Tokens/s excludes the
+first step (compilation, warm-up) and validation; MFU uses the FLOPs formula of trainers.run
+(6·N + 12·L·d·T per token) against the device's bf16 peak (or ``--peak-tflops``). Prints one table
+(a ratio row per trainers variant and HF baseline) and, on CUDA, each run's peak memory to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import random
 import sys
@@ -48,15 +55,39 @@ def synthetic_build(out: Path, words: int) -> Path:
     return Path(recipe.build(out=out).path)
 
 
-def ours(build: Path, config: TrainConfig, runs: Path) -> dict[str, float]:
+def fresh() -> None:
+    """Every run starts as in a new process: no compiled graphs, CUDA graphs or cached blocks.
+
+    Without the reset, runs of several variants in one process pile up recompilations of the
+    same code until dynamo's recompile limit makes it fall back to eager, silently.
+    """
+    gc.collect()
+    torch._dynamo.reset()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+
+
+def peak_gib() -> float | None:
+    return torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else None
+
+
+def ours(build: Path, config: TrainConfig, runs: Path) -> dict[str, float | None]:
+    fresh()
     run = train(build, config, runs, resume=False)
     metrics = json.loads((run / "metrics.json").read_text())
     records = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     losses = [r["loss"] for r in records if "loss" in r]
-    return {"tokens_per_s": metrics["tokens_per_s"], "loss": sum(losses) / len(losses)}
+    return {
+        "tokens_per_s": metrics["tokens_per_s"],
+        "loss": sum(losses) / len(losses),
+        "peak_gib": peak_gib(),
+    }
 
 
-def hf_trainer(build: Path, config: TrainConfig, runs: Path, device: str) -> dict[str, float]:
+def hf_trainer(
+    build: Path, config: TrainConfig, runs: Path, device: str, compiled: bool
+) -> dict[str, float | None]:
     """The same model, blocks and hyper-parameters through ``transformers.Trainer``."""
     from transformers import LlamaForCausalLM, Trainer, TrainerCallback, TrainingArguments
 
@@ -84,8 +115,8 @@ def hf_trainer(build: Path, config: TrainConfig, runs: Path, device: str) -> dic
                 torch.cuda.synchronize()
             self.marks.append(time.perf_counter())
 
+    fresh()
     bf16 = device == "cuda" and config.precision != "fp32"
-    compiled = config.compile == "on" or (config.compile == "auto" and device == "cuda")
     args = TrainingArguments(
         output_dir=str(runs / "hf"),
         per_device_train_batch_size=config.batch_size,
@@ -115,7 +146,26 @@ def hf_trainer(build: Path, config: TrainConfig, runs: Path, device: str) -> dic
     marks = clock.marks
     tokens = (len(marks) - 1) * config.batch_size * config.grad_accum * config.block_size
     # training_loss: HF's mean over all steps, like ours above
-    return {"tokens_per_s": tokens / (marks[-1] - marks[0]), "loss": result.training_loss}
+    return {
+        "tokens_per_s": tokens / (marks[-1] - marks[0]),
+        "loss": result.training_loss,
+        "peak_gib": peak_gib(),
+    }
+
+
+HF_LABELS = {"on": "HF Trainer (torch_compile)", "off": "HF Trainer (defaults, no compile)"}
+
+
+def variants(cfg_name: str, shared: list[str], ours_sets: list[str]) -> dict[str, TrainConfig]:
+    """label → our config per ``--ours`` string; each must train the model HF trains."""
+    base = TrainConfig.load(cfg_name, shared)
+    out = {}
+    for text in ours_sets:
+        config = TrainConfig.load(cfg_name, [*shared, *text.split()])
+        if ModelArgs.from_config(config) != ModelArgs.from_config(base):
+            sys.exit(f"--ours {text!r} changes the model shape: both trainers must train one model")
+        out["trainers" + (f" [{text}]" if text.strip() else "")] = config
+    return out
 
 
 def main() -> None:
@@ -123,9 +173,23 @@ def main() -> None:
     parser.add_argument("--configs", nargs="+", default=["tiny.yaml"])
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--repeat", type=int, default=3, help="runs per trainer; best is kept")
-    parser.add_argument("--set", nargs="*", default=[], dest="overrides")
+    parser.add_argument("--set", nargs="*", default=[], dest="overrides", help="both trainers")
+    parser.add_argument(
+        "--ours",
+        nargs="+",
+        default=[""],
+        metavar="'KEY=VALUE ...'",
+        help="variants of our trainer (each a space-separated override list; '' = as configured)",
+    )
+    parser.add_argument(
+        "--hf-compile",
+        choices=["on", "off", "both"],
+        default="both",
+        help="HF Trainer with torch_compile=True (on), at its default (off), or both",
+    )
     parser.add_argument("--peak-tflops", type=float, default=0.0, help="device peak for MFU")
     opts = parser.parse_args()
+    hf_modes = ["on", "off"] if opts.hf_compile == "both" else [opts.hf_compile]
     device = "cuda" if torch.cuda.is_available() else "cpu"
     name = (
         torch.cuda.get_device_name()
@@ -154,26 +218,43 @@ def main() -> None:
                 *opts.overrides,
             ]
             config = TrainConfig.load(cfg_name, over)
-            tokens = opts.steps * config.batch_size * config.grad_accum * (config.block_size + 1)
+            mine = variants(cfg_name, over, opts.ours)
+            per_step = max(c.batch_size * c.grad_accum for c in [config, *mine.values()])
+            tokens = opts.steps * per_step * (config.block_size + 1)
             words = int(tokens / config.epochs / 1.2) + 10_000  # the synthetic text: ~1.1 tok/word
             build = synthetic_build(Path(tmp) / "out" / cfg_name, words)
             with torch.device("meta"):
                 flops = flops_per_token(build_model(ModelArgs.from_config(config)), config)
             peak = peak_flops(device, config)
-            # Alternate the two, best of --repeat: shared machines are noisy, the best is the
+            # Alternate the trainers, best of --repeat: shared machines are noisy, the best is the
             # figure least disturbed by other load.
-            ra, rb = [], []
+            runs: dict[str, list[dict[str, float | None]]] = {}
             for rep in range(opts.repeat):
-                ra.append(ours(build, config, Path(tmp) / f"runs-{cfg_name}-{rep}"))
-                rb.append(hf_trainer(build, config, Path(tmp) / f"runs-{cfg_name}-{rep}", device))
-            a = max(ra, key=lambda r: r["tokens_per_s"])
-            b = max(rb, key=lambda r: r["tokens_per_s"])
-            for label, r in (("trainers", a), ("HF Trainer", b)):
-                mfu = f"{r['tokens_per_s'] * flops / peak:.1%}" if peak else "n/a"
-                emit(cfg_name, label, f"{r['tokens_per_s']:,.0f}", mfu, f"{r['loss']:.3f}")
-            emit(cfg_name, "ratio", f"{a['tokens_per_s'] / b['tokens_per_s']:.2f}x", "", "")
-            minutes = 10 * 10e6 * TOKENS_PER_WORD_BABYLM / a["tokens_per_s"] / 60
-            emit(cfg_name, "strict-small 10 ep", f"≈{minutes:,.1f} min", "", "")
+                where = Path(tmp) / f"runs-{cfg_name}-{rep}"
+                for label, variant in mine.items():
+                    runs.setdefault(label, []).append(ours(build, variant, where))
+                for mode in hf_modes:
+                    result = hf_trainer(build, config, where, device, mode == "on")
+                    runs.setdefault(HF_LABELS[mode], []).append(result)
+            best = {k: max(v, key=lambda r: float(r["tokens_per_s"] or 0)) for k, v in runs.items()}
+            for label, r in best.items():
+                tps = float(r["tokens_per_s"] or 0)
+                mfu = f"{tps * flops / peak:.1%}" if peak else "n/a"
+                emit(cfg_name, label, f"{tps:,.0f}", mfu, f"{r['loss']:.3f}")
+                if r["peak_gib"] is not None:
+                    print(
+                        f"peak memory {cfg_name} {label}: {r['peak_gib']:.1f} GiB", file=sys.stderr
+                    )
+            for label in mine:
+                ours_tps = float(best[label]["tokens_per_s"] or 0)
+                suffix = label.removeprefix("trainers")
+                for mode in hf_modes:
+                    ratio = ours_tps / float(best[HF_LABELS[mode]]["tokens_per_s"] or 1)
+                    versus = "HF torch_compile" if mode == "on" else "HF defaults"
+                    emit(cfg_name, f"ratio{suffix} / {versus}", f"{ratio:.2f}x", "", "")
+            fastest = max(float(best[label]["tokens_per_s"] or 0) for label in mine)
+            minutes = 10 * 10e6 * TOKENS_PER_WORD_BABYLM / fastest / 60
+            emit(cfg_name, "strict-small 10 ep (fastest trainers)", f"≈{minutes:,.1f} min", "", "")
 
 
 if __name__ == "__main__":
