@@ -14,7 +14,8 @@ each ``--ours`` string is one variant of our trainer only (space-separated ``key
 mode, ``loss_chunk_tokens``, micro-batch), which must keep the model shape. Tokens/s excludes the
 first step (compilation, warm-up) and validation; MFU uses the FLOPs formula of trainers.run
 (6·N + 12·L·d·T per token) against the device's bf16 peak (or ``--peak-tflops``). Prints one table
-(a ratio row per trainers variant and HF baseline) and, on CUDA, each run's peak memory to stderr.
+(a ratio row per trainers variant and HF baseline); each run's figures and, on CUDA, its peak
+memory also go to stderr as the run ends.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ import random
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -40,6 +43,7 @@ from trainers.tokenizer import get_tokenizer, tokenizer_digest
 from trainers.train import train
 
 TOKENS_PER_WORD_BABYLM = 1.66  # REFERENCES.md: strict-small with a 16k BPE
+Result = dict[str, float | None]  # tokens_per_s, loss (mean of the logged steps), peak_gib
 
 
 def synthetic_build(out: Path, words: int) -> Path:
@@ -72,7 +76,7 @@ def peak_gib() -> float | None:
     return torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else None
 
 
-def ours(build: Path, config: TrainConfig, runs: Path) -> dict[str, float | None]:
+def ours(build: Path, config: TrainConfig, runs: Path) -> Result:
     fresh()
     run = train(build, config, runs, resume=False)
     metrics = json.loads((run / "metrics.json").read_text())
@@ -85,9 +89,16 @@ def ours(build: Path, config: TrainConfig, runs: Path) -> dict[str, float | None
     }
 
 
-def hf_trainer(
-    build: Path, config: TrainConfig, runs: Path, device: str, compiled: bool
-) -> dict[str, float | None]:
+def guarded(label: str, measure: Callable[..., Result], *args: Any) -> Result:
+    """One run; out of GPU memory it becomes a 0 tokens/s row instead of ending the sweep."""
+    try:
+        return measure(*args)
+    except torch.OutOfMemoryError:
+        print(f"{label}: out of GPU memory", file=sys.stderr, flush=True)
+        return {"tokens_per_s": 0.0, "loss": float("nan"), "peak_gib": peak_gib()}
+
+
+def hf_trainer(build: Path, config: TrainConfig, runs: Path, device: str, compiled: bool) -> Result:
     """The same model, blocks and hyper-parameters through ``transformers.Trainer``."""
     from transformers import LlamaForCausalLM, Trainer, TrainerCallback, TrainingArguments
 
@@ -151,6 +162,18 @@ def hf_trainer(
         "loss": result.training_loss,
         "peak_gib": peak_gib(),
     }
+
+
+def record(runs: dict[str, list[Result]], label: str, run: str, result: Result) -> None:
+    """Keep a run's figures and print them at once (stderr): a command cut off keeps them."""
+    memory = f", peak memory {result['peak_gib']:.1f} GiB" if result["peak_gib"] else ""
+    print(
+        f"{run} {label}: {float(result['tokens_per_s'] or 0):,.0f} tokens/s, "
+        f"mean loss {result['loss']:.3f}{memory}",
+        file=sys.stderr,
+        flush=True,
+    )
+    runs.setdefault(label, []).append(result)
 
 
 HF_LABELS = {"on": "HF Trainer (torch_compile)", "off": "HF Trainer (defaults, no compile)"}
@@ -228,31 +251,32 @@ def main() -> None:
             peak = peak_flops(device, config)
             # Alternate the trainers, best of --repeat: shared machines are noisy, the best is the
             # figure least disturbed by other load.
-            runs: dict[str, list[dict[str, float | None]]] = {}
+            runs: dict[str, list[Result]] = {}
             for rep in range(opts.repeat):
                 where = Path(tmp) / f"runs-{cfg_name}-{rep}"
                 for label, variant in mine.items():
-                    runs.setdefault(label, []).append(ours(build, variant, where))
+                    result = guarded(label, ours, build, variant, where)
+                    record(runs, label, f"{cfg_name} run {rep + 1}", result)
                 for mode in hf_modes:
-                    result = hf_trainer(build, config, where, device, mode == "on")
-                    runs.setdefault(HF_LABELS[mode], []).append(result)
+                    result = guarded(
+                        HF_LABELS[mode], hf_trainer, build, config, where, device, mode == "on"
+                    )
+                    record(runs, HF_LABELS[mode], f"{cfg_name} run {rep + 1}", result)
             best = {k: max(v, key=lambda r: float(r["tokens_per_s"] or 0)) for k, v in runs.items()}
             for label, r in best.items():
                 tps = float(r["tokens_per_s"] or 0)
                 mfu = f"{tps * flops / peak:.1%}" if peak else "n/a"
-                emit(cfg_name, label, f"{tps:,.0f}", mfu, f"{r['loss']:.3f}")
-                if r["peak_gib"] is not None:
-                    print(
-                        f"peak memory {cfg_name} {label}: {r['peak_gib']:.1f} GiB", file=sys.stderr
-                    )
+                speed = f"{tps:,.0f}" if tps else "out of memory"
+                emit(cfg_name, label, speed, mfu if tps else "", f"{r['loss']:.3f}")
             for label in mine:
                 ours_tps = float(best[label]["tokens_per_s"] or 0)
                 suffix = label.removeprefix("trainers")
                 for mode in hf_modes:
-                    ratio = ours_tps / float(best[HF_LABELS[mode]]["tokens_per_s"] or 1)
+                    hf_tps = float(best[HF_LABELS[mode]]["tokens_per_s"] or 0)
+                    ratio = f"{ours_tps / hf_tps:.2f}x" if ours_tps and hf_tps else "n/a"
                     versus = "HF torch_compile" if mode == "on" else "HF defaults"
-                    emit(cfg_name, f"ratio{suffix} / {versus}", f"{ratio:.2f}x", "", "")
-            fastest = max(float(best[label]["tokens_per_s"] or 0) for label in mine)
+                    emit(cfg_name, f"ratio{suffix} / {versus}", ratio, "", "")
+            fastest = max(float(best[label]["tokens_per_s"] or 0) for label in mine) or float("nan")
             minutes = 10 * 10e6 * TOKENS_PER_WORD_BABYLM / fastest / 60
             emit(cfg_name, "strict-small 10 ep (fastest trainers)", f"≈{minutes:,.1f} min", "", "")
 
