@@ -5,6 +5,8 @@
         --steps 60                                                # GPU (bf16, torch.compile)
     python benchmarks/trainer_throughput.py --configs babylm-base.yaml --repeat 1 \\
         --ours "" "batch_size=128 grad_accum=1 loss_chunk_tokens=8192"   # sweep our levers
+    python benchmarks/trainer_throughput.py --configs babylm-base.yaml --set batch_size=128 \\
+        --loss-memory 0 16384 4096                # the output head + loss alone, per chunk size
 
 Both sides train the ``gpt`` architecture (our GPT; HF's ``LlamaForCausalLM`` with the identical
 config, which is what our export produces) on the same packed blocks of a synthetic build, for
@@ -21,9 +23,11 @@ memory also go to stderr as the run ends.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -191,6 +195,48 @@ def variants(cfg_name: str, shared: list[str], ours_sets: list[str]) -> dict[str
     return out
 
 
+def loss_memory(config: TrainConfig, chunk: int) -> dict[str, float]:
+    """One forward + backward of the output head and loss alone, at the config's shape.
+
+    Hidden states (batch·block, d_model) and a (vocab, d_model) head, bf16 autocast on CUDA as in
+    training. Memory is what the step adds on top of its inputs: CUDA's peak allocation, or on
+    CPU the growth of the process's peak RSS (so run each chunk size in a fresh process).
+    """
+    import resource
+
+    from trainers.objectives import chunked_summed_loss, summed_loss
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    torch.manual_seed(0)
+    n, width = config.batch_size * config.block_size, config.d_model
+    head = torch.nn.Linear(width, config.vocab_size, bias=False, device=device)
+    hidden = torch.randn(n, width, device=device, requires_grad=True)
+    targets = torch.randint(0, config.vocab_size, (n,), device=device)
+    bf16 = torch.autocast("cuda", torch.bfloat16) if device == "cuda" else contextlib.nullcontext()
+
+    def step() -> None:
+        with bf16:
+            loss = chunked_summed_loss(hidden, head, targets, chunk) if chunk else None
+            loss = summed_loss(head(hidden), targets) if loss is None else loss
+        loss.backward()
+        hidden.grad = head.weight.grad = None
+
+    if device == "cuda":
+        step()  # warm-up: cuBLAS handles and workspaces are not the loss's memory
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+    before = torch.cuda.memory_allocated() if device == "cuda" else 0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    start = time.perf_counter()
+    step()
+    if device == "cuda":
+        torch.cuda.synchronize()
+        added = (torch.cuda.max_memory_allocated() - before) / 2**20
+    else:
+        added = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss) / 1024
+    return {"chunk": chunk, "seconds": time.perf_counter() - start, "added_mib": added}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--configs", nargs="+", default=["tiny.yaml"])
@@ -211,7 +257,32 @@ def main() -> None:
         help="HF Trainer with torch_compile=True (on), at its default (off), or both",
     )
     parser.add_argument("--peak-tflops", type=float, default=0.0, help="device peak for MFU")
+    parser.add_argument(
+        "--loss-memory",
+        nargs="+",
+        type=int,
+        metavar="CHUNK",
+        help="instead: memory and time of the output head + loss alone per loss_chunk_tokens "
+        "value (0 = one pass), at the first config's shape, each in a fresh process",
+    )
     opts = parser.parse_args()
+    if opts.loss_memory:
+        config = TrainConfig.load(opts.configs[0], opts.overrides)
+        if len(opts.loss_memory) == 1:  # the child process: one measurement, one JSON line
+            print(json.dumps(loss_memory(config, opts.loss_memory[0])))
+            return
+        shape = f"{config.batch_size * config.block_size} tokens x d {config.d_model}"
+        print(
+            f"| loss_chunk_tokens | added memory (MiB) | seconds |  {shape} x V {config.vocab_size}"
+        )
+        print("|---|---|---|")
+        for chunk in opts.loss_memory:
+            child = [sys.executable, __file__, "--configs", opts.configs[0]]
+            child += ["--set", *opts.overrides, "--loss-memory", str(chunk)]
+            out = subprocess.run(child, capture_output=True, text=True, check=True).stdout
+            r = json.loads(out.strip().splitlines()[-1])
+            print(f"| {chunk or 'off (one pass)'} | {r['added_mib']:,.0f} | {r['seconds']:.2f} |")
+        return
     hf_modes = ["on", "off"] if opts.hf_compile == "both" else [opts.hf_compile]
     device = "cuda" if torch.cuda.is_available() else "cpu"
     name = (

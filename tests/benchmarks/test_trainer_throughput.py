@@ -14,7 +14,7 @@ import math
 
 import torch
 import trainer_throughput
-from trainer_throughput import guarded, variants
+from trainer_throughput import guarded, loss_memory, variants
 
 SHARED = ["quiet=true", "max_steps=4"]
 
@@ -41,6 +41,13 @@ def test_a_run_out_of_gpu_memory_becomes_a_zero_row(capsys: pytest.CaptureFixtur
         "loss": 1.0,
         "peak_gib": None,
     }
+
+
+@pytest.mark.parametrize("chunk", [0, 64])
+def test_loss_memory_probe_runs_one_step_at_the_config_shape(chunk: int) -> None:
+    config = variants("tiny.yaml", SHARED, [""])["trainers"]
+    result = loss_memory(config, chunk)
+    assert result["chunk"] == chunk and result["seconds"] > 0 and result["added_mib"] >= 0
 
 
 @pytest.mark.slow

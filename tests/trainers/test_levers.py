@@ -162,3 +162,22 @@ def test_compiled_static_run_resumes_exactly(tiny_build: Path, tmp_path: Path) -
     for key in ("loss", "val_loss"):
         assert _losses(run, key) == _losses(reference, key)
         assert len(_losses(run, key)) == (30 if key == "loss" else 3)
+
+
+@pytest.mark.parametrize("chunk", [0, 16])
+def test_chunked_loss_saves_no_logits_for_backward(chunk: int) -> None:
+    # What autograd saves for backward (seen through saved-tensor hooks): one pass keeps
+    # (B·T, V) tensors; the chunked path keeps none (backward recomputes one chunk at a time).
+    model = _model("gpt", torch.float32)
+    inputs, targets = torch.randint(5, 97, (3, 16)), torch.randint(5, 97, (3, 16))
+    saved: list[tuple[int, ...]] = []
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        saved.append(tuple(t.shape))
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        loss = model_summed_loss(model, inputs, targets, chunk)
+    loss.backward()
+    vocab_rows = [shape[0] for shape in saved if len(shape) == 2 and shape[1] == 97]
+    assert max(vocab_rows, default=0) == (48 if chunk == 0 else 0)
