@@ -22,6 +22,12 @@ CONFIG_DIR = Path(__file__).parent / "configs"
 HASH_EXCLUDED = frozenset(
     {"log_interval", "checkpoint_interval", "keep_checkpoints", "peak_tflops", "quiet"}
 )
+# Fields added after runs were published, hashed only when set: at their default they leave the
+# hash (and so every existing run directory and leaderboard key) as it was before they existed.
+HASHED_WHEN_SET = {"loss_chunk_tokens": 0}
+# torch.compile modes beyond plain `on` (opt-in); the first two capture CUDA graphs.
+COMPILE_MODES = ("reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+CUDA_GRAPH_MODES = frozenset(COMPILE_MODES[:2])
 
 
 class TrainConfig(BaseModel):
@@ -83,7 +89,20 @@ class TrainConfig(BaseModel):
     # system
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto = cuda if available")
     precision: Literal["auto", "fp32", "bf16"] = Field("auto", description="auto = bf16 on cuda")
-    compile: Literal["auto", "on", "off"] = Field("auto", description="torch.compile; auto = cuda")
+    compile: Literal[
+        "auto", "on", "off", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"
+    ] = Field(
+        "auto",
+        description="torch.compile; auto = on for cuda; the torch.compile modes (static shapes; "
+        "reduce-overhead and max-autotune capture CUDA graphs and need grad_accum=1) are opt-in",
+    )
+    loss_chunk_tokens: int = Field(
+        0,
+        ge=0,
+        description="compute the output head + cross-entropy this many tokens at a time, "
+        "recomputing each chunk in backward, so the (batch·block, vocab) logits are never all "
+        "held; 0 = off (one pass)",
+    )
     eval_interval: int = Field(
         10, ge=0, description="steps between validation losses; 0 = end only"
     )
@@ -105,7 +124,11 @@ class TrainConfig(BaseModel):
     @property
     def hash(self) -> str:
         """12 hex of sha256 over the canonical JSON of the hashed fields."""
-        data = {k: v for k, v in self.model_dump(mode="json").items() if k not in HASH_EXCLUDED}
+        data = {
+            k: v
+            for k, v in self.model_dump(mode="json").items()
+            if k not in HASH_EXCLUDED and HASHED_WHEN_SET.get(k, object()) != v
+        }
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
@@ -191,15 +214,34 @@ def _validate(cls: type[TrainConfig], data: dict[str, Any], where: dict[str, str
         expected = field.annotation if field is not None else "?"
         raise TrainConfigError(
             f"{err['msg']} (got {err.get('input')!r})" if key in where else f"{key}: {err['msg']}",
-            hint=f"{key} takes {_type_name(expected)}: {field.description if field else ''}",
+            hint=_near_value(expected, err.get("input"))
+            + f"{key} takes {_type_name(expected)}: {field.description if field else ''}",
             location=where.get(key),
         ) from None
+    if config.compile in CUDA_GRAPH_MODES and config.grad_accum > 1:
+        # CUDA graph trees replay the backward into the buffers the previous micro-batch's
+        # gradients were stolen from (pytorch/pytorch#169545): accumulation would be wrong.
+        raise TrainConfigError(
+            f"compile={config.compile} captures CUDA graphs, which cannot accumulate gradients "
+            f"(grad_accum={config.grad_accum})",
+            hint="set grad_accum=1 (loss_chunk_tokens frees memory for a bigger batch_size), "
+            "or use compile=max-autotune-no-cudagraphs",
+            location=where.get("compile") or where.get("grad_accum"),
+        )
     if config.d_model % config.n_head or (config.d_model // config.n_head) % 2:
         raise TrainConfigError(
             f"d_model={config.d_model} does not split into {config.n_head} heads of even size",
             hint="choose d_model divisible by 2·n_head",
         )
     return config
+
+
+def _near_value(annotation: Any, value: Any) -> str:
+    """``did you mean X? `` for a misspelt choice (max_autotune → max-autotune), else ``""``."""
+    if get_origin(annotation) is not Literal or not isinstance(value, str):
+        return ""
+    near = difflib.get_close_matches(value, [str(a) for a in get_args(annotation)], 1, 0.8)
+    return f"did you mean {near[0]}? " if near else ""
 
 
 def _type_name(annotation: Any) -> str:

@@ -10,18 +10,26 @@
   ``floor((n+1)·f) > floor(n·f)`` for ``f = causal_fraction``: an exact ratio with no randomness.
 
 Masking draws from a CPU ``torch.Generator`` that the checkpoint saves, so resume is exact.
+
+The loss is a sum of fp32 cross-entropies: :func:`summed_loss` over the whole (B, T, V) logits, or
+:func:`chunked_summed_loss`, the same sum from the final hidden states a chunk of tokens at a time
+(``loss_chunk_tokens``), which never holds more than one chunk's logits.
 """
 
 # ruff: noqa: N806, N812  (nanoGPT house style: B, T, C shape names and F = functional)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
+from torch import nn
+from torch.utils.checkpoint import checkpoint
 
-from trainers.tokenizer import BOS, MASK, SPECIALS
+from trainers.tokenizer import BOS, MASK, PAD, SPECIALS
 
 IGNORE = -100
 
@@ -88,7 +96,78 @@ def make_batch(
     return Batch(torch.where(causal[:, None], inputs, corrupted), targets, causal)
 
 
+def pad_batch(batch: Batch, rows: int) -> Batch:
+    """``batch`` grown to ``rows`` sequences of ``<pad>`` whose targets are all ignored.
+
+    The padding adds nothing to the summed loss; it gives a static-shape compiled graph (CUDA
+    graphs) the one shape it was captured for when the last validation batch is partial.
+    """
+    missing = rows - len(batch.inputs)
+    if missing <= 0:
+        return batch
+
+    def grow(t: torch.Tensor, value: int | bool) -> torch.Tensor:
+        return torch.cat([t, t.new_full((missing, *t.shape[1:]), value)])
+
+    causal = None if batch.causal is None else grow(batch.causal, True)
+    return Batch(grow(batch.inputs, PAD), grow(batch.targets, IGNORE), causal)
+
+
 def summed_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Sum of cross-entropies in fp32 over the non-ignored targets."""
-    flat = logits.float().view(-1, logits.shape[-1])  # (B·T, V)
+    """Sum of cross-entropies in fp32 (fp64 for fp64 logits) over the non-ignored targets."""
+    wide = logits.to(torch.promote_types(logits.dtype, torch.float32))  # bf16 → fp32
+    flat = wide.view(-1, logits.shape[-1])  # (B·T, V)
     return F.cross_entropy(flat, targets.reshape(-1), ignore_index=IGNORE, reduction="sum")
+
+
+def model_summed_loss(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    chunk_tokens: int = 0,
+    **kwargs: Any,
+) -> torch.Tensor:
+    """The summed loss of ``model`` on (inputs, targets); chunked when ``chunk_tokens`` > 0."""
+    if not chunk_tokens:
+        return summed_loss(model(inputs, **kwargs), targets)  # logits (B, T, V)
+    features = cast(Callable[..., torch.Tensor], model.features)
+    head = cast(nn.Linear, model.lm_head)
+    return chunked_summed_loss(features(inputs, **kwargs), head, targets, chunk_tokens)
+
+
+def chunked_summed_loss(
+    hidden: torch.Tensor, head: nn.Linear, targets: torch.Tensor, chunk_tokens: int
+) -> torch.Tensor:
+    """``summed_loss(head(hidden), targets)`` computed ``chunk_tokens`` tokens at a time.
+
+    Each chunk's logits are made, reduced to a loss and dropped; with gradients on, backward
+    recomputes them (activation checkpointing), so the peak holds one chunk's (chunk, V) logits
+    instead of all (B·T, V) for the price of one more pass of the output matmul. Equal to the
+    one-pass loss up to float summation order.
+    """
+    flat = hidden.reshape(-1, hidden.shape[-1])  # (B·T, C)
+    flat_targets = targets.reshape(-1)
+    parts = []
+    for start in range(0, flat.shape[0], chunk_tokens):
+        rows = slice(start, start + chunk_tokens)
+        if torch.is_grad_enabled():
+            # The chunk computes no random numbers: saving and restoring RNG states is waste.
+            part = checkpoint(
+                _chunk_loss,
+                flat[rows],
+                head.weight,
+                head.bias,
+                flat_targets[rows],
+                use_reentrant=False,
+                preserve_rng_state=False,
+            )
+        else:
+            part = _chunk_loss(flat[rows], head.weight, head.bias, flat_targets[rows])
+        parts.append(part)
+    return torch.stack(parts).sum()
+
+
+def _chunk_loss(
+    hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, targets: torch.Tensor
+) -> torch.Tensor:
+    return summed_loss(F.linear(hidden, weight, bias), targets)  # logits (chunk, V)

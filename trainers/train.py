@@ -22,12 +22,12 @@ import torch
 from torch import nn
 
 from corpuskit.shards import open_build
-from trainers.config import TrainConfig
+from trainers.config import COMPILE_MODES, CUDA_GRAPH_MODES, TrainConfig
 from trainers.data import BlockOrder, check_trainable, tokenize_build, val_blocks
 from trainers.errors import ResumeMismatchError, TrainConfigError
 from trainers.models import build_model, count_params, export
 from trainers.models.layers import ModelArgs, document_ids
-from trainers.objectives import IGNORE, Batch, make_batch, summed_loss
+from trainers.objectives import IGNORE, Batch, make_batch, model_summed_loss, pad_batch
 from trainers.optim import lr_at, make_optimizer
 from trainers.run import (
     FLOPS_FORMULA,
@@ -195,8 +195,17 @@ class _Loop:
         )
         compiled = config.compile == "on" or (config.compile == "auto" and device == "cuda")
         # The loss is compiled with the model: the fp32 upcast of the (B, T, V) logits and the
-        # cross-entropy fuse instead of materialising a float copy of the logits.
-        self.forward_loss = torch.compile(self._summed_loss) if compiled else self._summed_loss
+        # cross-entropy fuse instead of materialising a float copy of the logits. The opt-in
+        # modes compile for one shape (validation pads its last batch to it), so a CUDA graph
+        # captured once is replayed at every step instead of a dynamic-shape recompile.
+        self.static_shapes = config.compile in COMPILE_MODES
+        self.forward_loss = self._summed_loss
+        if self.static_shapes:
+            mode = config.compile
+            self.forward_loss = torch.compile(self._summed_loss, mode=mode, dynamic=False)
+        elif compiled:
+            self.forward_loss = torch.compile(self._summed_loss)
+        self.cuda_graphs = config.compile in CUDA_GRAPH_MODES and device == "cuda"
         self.flops_per_token = flops_per_token(model, config)
         self.peak = peak_flops(device, config)
 
@@ -231,6 +240,8 @@ class _Loop:
         if batch.causal is not None:
             kwargs["causal"] = batch.causal.to(self.device)
         targets = batch.targets.to(self.device, non_blocking=True)
+        if self.cuda_graphs:  # every call is a new iteration (grad_accum=1): replay, reuse memory
+            torch.compiler.cudagraph_mark_step_begin()
         with self.autocast:
             total = self.forward_loss(inputs, targets, **kwargs)
         return total / max(n, 1)
@@ -238,7 +249,8 @@ class _Loop:
     def _summed_loss(
         self, inputs: torch.Tensor, targets: torch.Tensor, **kwargs: Any
     ) -> torch.Tensor:
-        return summed_loss(self.model(inputs, **kwargs), targets)  # logits (B, T, V)
+        chunk = self.config.loss_chunk_tokens  # 0: one pass over the (B, T, V) logits
+        return model_summed_loss(self.model, inputs, targets, chunk, **kwargs)
 
     def run(self, state: dict[str, Any], total: int, stop_after: int | None) -> dict[str, Any]:
         c, B = self.config, self.config.batch_size
@@ -367,6 +379,8 @@ class _Loop:
                 blocks = self.val[start : start + self.config.batch_size]
                 batch = self.micro_batch(0, len(blocks), gen, obj, blocks, fraction)
                 n = int((batch.targets != IGNORE).sum())
+                if self.static_shapes:
+                    batch = pad_batch(batch, self.config.batch_size)
                 total += self.loss(batch).item() * n
                 count += n
             result[f"val_loss_{name}"] = total / max(count, 1)

@@ -92,6 +92,16 @@ class GPT(nn.Module):
 
         ``doc_ids`` (B, T) confines attention to each document and restarts positions there.
         """
+        return self.lm_head(self.features(input_ids, attention_mask, doc_ids=doc_ids))
+
+    def features(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        *,
+        doc_ids: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The final hidden states (B, T, C) that ``lm_head`` turns into logits."""
         T = input_ids.shape[1]
         positions = positions_for(input_ids, attention_mask, doc_ids)  # (B, T)
         cos, sin = rope(positions, self.args.d_model // self.args.n_head, self.args.rope_theta)
@@ -99,4 +109,4 @@ class GPT(nn.Module):
         x = self.embed_tokens(input_ids)  # (B, T, C)
         for layer in self.layers:
             x = layer(x, cos, sin, mask)
-        return self.lm_head(self.norm(x))  # (B, T, V)
+        return self.norm(x)  # (B, T, C)

@@ -115,7 +115,7 @@ class Encoder(nn.Module):
         x = self.embed_norm(self.embed_tokens(input_ids))  # (B, T, C)
         for layer in self.layers:
             x = layer(x, rel, idx, allowed)
-        return self.lm_head(self.head(x))  # (B, T, V)
+        return self.head(x)  # (B, T, C): the hidden states `lm_head` reads
 
 
 class LTGBERT(Encoder):
@@ -130,6 +130,16 @@ class LTGBERT(Encoder):
         *,
         doc_ids: torch.Tensor | None = None,
     ) -> torch.Tensor:
+        return self.lm_head(self.features(input_ids, attention_mask, doc_ids=doc_ids))
+
+    def features(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        *,
+        doc_ids: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The final hidden states (B, T, C) that ``lm_head`` turns into logits."""
         return self.encode(input_ids, attention_mask, doc_ids, False)
 
 
@@ -147,4 +157,17 @@ class GPTBERT(Encoder):
         causal: bool | torch.Tensor = True,
     ) -> torch.Tensor:
         """``causal`` may be a (B,) bool tensor: training mixes both objectives in one batch."""
+        return self.lm_head(
+            self.features(input_ids, attention_mask, doc_ids=doc_ids, causal=causal)
+        )
+
+    def features(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        *,
+        doc_ids: torch.Tensor | None = None,
+        causal: bool | torch.Tensor = True,
+    ) -> torch.Tensor:
+        """The final hidden states (B, T, C) that ``lm_head`` turns into logits."""
         return self.encode(input_ids, attention_mask, doc_ids, causal)
