@@ -10,7 +10,7 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "writing-a-filter.md"
 
 def test_writing_a_filter_examples_run(tmp_path: Path) -> None:
     blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), flags=re.S)
-    assert len(blocks) == 5
+    assert len(blocks) == 6
     namespace: dict[str, object] = {"OUT_DIR": tmp_path, "__name__": "writing_a_filter"}
     for block in blocks:
         exec(compile(block, str(DOC), "exec"), namespace)
