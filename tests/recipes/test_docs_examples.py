@@ -111,10 +111,13 @@ def test_readme_tutorial_and_shard_format_python_run(newcomer_dir: Path) -> None
     shown = [f"{d.source} {d.words} {d.text[:60]}" for d in docs]
     assert printed == "\n".join([str({"docs": len(docs), "words": 20_000}), *shown]) + "\n"
 
-    shard_format = run_python(
-        block("shard-format.md", "python"), "shard-format.md", path=built.path
-    )
-    assert shard_format == ""
+    # shard-format.md reads the `qa` stage: run it on the CLASS-IT sequential recipe's build.
+    staged = Recipe.from_yaml("recipes/class-it-sequential.yaml").with_budget(2_000)
+    names: dict[str, Any] = {"path": build(staged, out="out").path}
+    exec(compile(block("shard-format.md", "python"), "shard-format.md", "exec"), names)
+    qa = next(s for s in names["build"].stages if s["name"] == "qa")
+    assert {doc.source for doc in names["docs"]} == {"boolq"}
+    assert (qa["words"], len(names["ds"])) == (200, names["build"].manifest["totals"]["docs"])
 
     # The tutorial's "look at a build" commands, on these two builds of quickstart.
     (look,) = [b for b in blocks(DOCS / "tutorial.md", "bash") if b.startswith("corpuskit ls-b")]
@@ -132,6 +135,12 @@ def test_readme_tutorial_and_shard_format_python_run(newcomer_dir: Path) -> None
         "diff",
     ]
     assert outputs[2] == f"out/quickstart/{small.hash}: ok\n"
+    budget_title = "budget: 20,000 of 20,000 words selected (truncate: word, on_short: error)"
+    inspected = [line.strip() for line in outputs[1].splitlines()]
+    assert budget_title in inspected
+    for key, row in built.manifest["budget"]["keys"].items():  # 10,000 / 9,000 / 1,000 words
+        shown = f"│ {key} │ {row['available']:,} │ {row['requested']:,} │ {row['selected']:,} │"
+        assert any(" ".join(line.split()).startswith(shown) for line in inspected), shown
     assert "budget.total" in outputs[3] and "100,000" in outputs[3]
 
 
