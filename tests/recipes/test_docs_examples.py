@@ -113,8 +113,10 @@ def test_readme_tutorial_and_shard_format_python_run(newcomer_dir: Path) -> None
 
     # shard-format.md reads the `qa` stage: run it on the CLASS-IT sequential recipe's build.
     staged = Recipe.from_yaml("recipes/class-it-sequential.yaml").with_budget(2_000)
-    names: dict[str, Any] = {"path": build(staged, out="out").path}
-    exec(compile(block("shard-format.md", "python"), "shard-format.md", "exec"), names)
+    build(staged, out="out")
+    names: dict[str, Any] = {}
+    shard_format = block("shard-format.md", "python").replace("<hash>", staged.hash)
+    exec(compile(shard_format, "shard-format.md", "exec"), names)
     qa = next(s for s in names["build"].stages if s["name"] == "qa")
     assert {doc.source for doc in names["docs"]} == {"boolq"}
     assert (qa["words"], len(names["ds"])) == (200, names["build"].manifest["totals"]["docs"])
