@@ -273,3 +273,18 @@ def test_the_docs_site_builds_without_warnings(tmp_path: Path) -> None:
     )
     assert built.returncode == 0, built.stderr
     assert (tmp_path / "site" / "tutorial" / "index.html").is_file()
+
+
+def test_files_and_tests_the_docs_name_exist() -> None:
+    """`tests/x.py::test_y`, `benchmarks/z.py`, `recipes/r.yaml` ... named in README and docs."""
+    pattern = r"`((?:tests|benchmarks|trainers|corpuskit|recipes|docs)/[\w./-]+\.(?:py|yaml|md))"
+    named = set()
+    for page in PAGES:
+        for path, test in re.findall(pattern + r"(?:::(\w+))?`", page.read_text()):
+            assert (REPO / path).is_file(), f"{page.name} names missing {path}"
+            if test:
+                assert f"def {test}(" in (REPO / path).read_text(), f"{page.name}: {path}::{test}"
+            named.add(path)
+    assert {"tests/recipes/test_docs.py", "benchmarks/seed_study.py"} <= named
+    readme_links = re.findall(r"\]\(([\w./-]+)\)", (REPO / "README.md").read_text())
+    assert readme_links and all((REPO / link).is_file() for link in readme_links), readme_links
