@@ -66,10 +66,10 @@ def test_unknown_kind_suggests_a_near_match_or_how_to_name_your_own(tmp_path: Pa
         f"{near}:8 filters[0].kind: unknown filters kind 'wordcount' "
         "(hint: did you mean word_count or char_count?)\n",
     )
-    far = write(tmp_path / "far.yaml", {**RECIPE, "filters": [{"kind": "questions"}]})
+    far = write(tmp_path / "far.yaml", {**RECIPE, "filters": [{"kind": "xyzzy"}]})
     code, err = validate(str(far), "--data-root", str(tmp_path))
     assert code == 2
-    assert err.startswith(f"{far}:8 filters[0].kind: unknown filters kind 'questions' (hint: ")
+    assert err.startswith(f"{far}:8 filters[0].kind: unknown filters kind 'xyzzy' (hint: ")
     assert err.endswith(
         " known kinds; a step of your own is named as kind: package.module:ClassName)\n"
     )
