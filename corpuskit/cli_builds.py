@@ -80,7 +80,7 @@ def diff_cmd(
 
 @user_errors
 def ls_builds_cmd(
-    out: Path = typer.Argument(Path("out"), help="output root (default: out)"),
+    out: Path = typer.Argument(Path("out"), help="output root"),
     as_json: bool = typer.Option(False, "--json", help="print the list as JSON"),
 ) -> None:
     """List the builds under an output root with their recipe, hash, words and date."""

@@ -88,7 +88,9 @@ def build_cmd(
         False, "--overwrite", help="replace a different build at the same path"
     ),
     keep_rejects: bool | None = typer.Option(
-        None, "--keep-rejects/--no-keep-rejects", help="write dropped documents to rejects/"
+        None,
+        "--keep-rejects/--no-keep-rejects",
+        help="write dropped documents to rejects/ (default: the recipe's output.keep_rejects)",
     ),
     budget: int | None = typer.Option(None, "--budget", help="override the word budget total"),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar or summary"),

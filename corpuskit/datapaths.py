@@ -35,7 +35,12 @@ def resolve_pattern(pattern: str, data_root: Path | None) -> str:
     if os.path.isabs(expanded):
         return expanded
     if data_root is None:
-        raise DataRootError(f"path {pattern!r} is relative to the data root, and none was found")
+        # Say where the default was looked for: it depends on the directory corpuskit runs from.
+        default = Path.cwd() / DEFAULT_RELATIVE
+        missing = "" if default.is_dir() else f" (the default, {default}, does not exist)"
+        raise DataRootError(
+            f"path {pattern!r} is relative to the data root, and none was given{missing}"
+        )
     return str(data_root / expanded)
 
 

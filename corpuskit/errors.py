@@ -71,8 +71,8 @@ class InputError(CorpuskitError):
 class DataRootError(CorpuskitError):
     code = "data_root_missing"
     default_hint = (
-        "pass --data-root DIR, set CORPUSKIT_DATA=DIR, or place the shared data at ../shared/data "
-        "(see docs/data.md for what goes there)"
+        "pass --data-root DIR or set CORPUSKIT_DATA=DIR; docs/data.md lists the files the seed "
+        "recipes read and where to download each"
     )
 
 

@@ -59,7 +59,10 @@ class Registry:
         hint = (
             f"did you mean {' or '.join(close)}?"
             if close
-            else (f"`corpuskit ls {self.family}` lists the {len(self._classes)} known kinds")
+            else (
+                f"`corpuskit ls {self.family}` lists the {len(self._classes)} known kinds; "
+                "a step of your own is named as kind: package.module:ClassName"
+            )
         )
         raise UnknownStepError(f"unknown {self.family} kind {kind!r}", hint=hint)
 

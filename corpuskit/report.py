@@ -54,6 +54,30 @@ def sources_table(manifest: dict[str, Any]) -> Table:
     return table
 
 
+def budget_table(budget: dict[str, Any]) -> Table:
+    """Per quota key (``*`` without quotas): words available, requested, selected; the cut doc."""
+    title = (
+        f"budget: {_n(budget.get('selected'))} of {_n(budget.get('total'))} words selected "
+        f"(truncate: {budget.get('truncate')}, on_short: {budget.get('on_short')}"
+        + (f"; short: {', '.join(budget['short'])})" if budget.get("short") else ")")
+    )
+    table = Table(title=title, title_justify="left")
+    for col in ("key", "available", "requested", "selected", "docs", "epochs", "truncated"):
+        table.add_column(col, justify="left" if col in ("key", "truncated") else "right")
+    for key, row in budget.get("keys", {}).items():
+        cut = row.get("truncated")
+        table.add_row(
+            key,
+            _n(row["available"]),
+            _n(row["requested"]),
+            _n(row["selected"]),
+            _n(row["docs"]),
+            f"{row['epochs']:.3f}",
+            f"{cut['id']} ({cut['words']:,} of {cut['of']:,} words)" if cut else "-",
+        )
+    return table
+
+
 def shards_table(manifest: dict[str, Any]) -> Table:
     table = Table(title="shards", title_justify="left")
     for col in ("file", "stage", "rows", "words", "sha256"):
@@ -84,11 +108,12 @@ def render_inspect(build: Build, console: Console, *, samples: int, dedup: bool)
     )
     console.print(
         f"{m['totals']['docs']:,} documents, {m['totals']['words']:,} words; "
-        f"synthetic share {m.get('synthetic', {}).get('share', 0):.2%}; "
-        f"budget {m.get('budget') or '-'}"
+        f"synthetic share {m.get('synthetic', {}).get('share', 0):.2%}"
     )
     console.print(sources_table(m))
     console.print(ledger_table(m))
+    if m.get("budget"):
+        console.print(budget_table(m["budget"]))
     console.print(shards_table(m))
     licenses = Table(title="licenses", title_justify="left")
     licenses.add_column("license")

@@ -23,7 +23,9 @@ def score_command(
         ..., "--train", "-t", help="training config (path or packaged name)"
     ),
     overrides: list[str] = typer.Option([], "--set", "-s", help="config override key=value"),
-    seed: int | None = typer.Option(None, "--seed", help="training seed (a leaderboard row each)"),
+    seed: int | None = typer.Option(
+        None, "--seed", help="training seed (default: the config's); one leaderboard row per seed"
+    ),
     tasks: str = typer.Option(
         "blimp", "--tasks", help="comma-separated tasks, task YAMLs or .jsonl"
     ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
@@ -109,8 +110,13 @@ def test_the_tutorial_recipe_builds(data_root: Path, tmp_path: Path) -> None:
 
 
 def test_the_recipe_reference_is_up_to_date() -> None:
+    # This checkout's corpuskit, not whichever one is installed (a worktree's differs from it).
+    path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
     check = subprocess.run(
-        [sys.executable, str(DOCS / "gen_reference.py"), "--check"], capture_output=True, text=True
+        [sys.executable, str(DOCS / "gen_reference.py"), "--check"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": path},
     )
     assert check.returncode == 0, check.stderr
 
