@@ -18,7 +18,7 @@ import pytest
 
 from trainers.evaluate.report import render_report, rows_table, summary_table
 from trainers.evaluate.runner import GroupScore, TaskResult
-from trainers.leaderboard import Leaderboard, RowKey, macro_average
+from trainers.leaderboard import Leaderboard, RowKey, Summary, macro_average
 
 PHENOMENA = {"anaphor_agreement": 0.9, "island_effects": 0.55, "npi_licensing": 0.4}
 
@@ -195,3 +195,14 @@ def test_report_renders_in_headless_chromium(board: Leaderboard, tmp_path: Path)
     artifacts = Path(__file__).parents[2] / "out" / "test-artifacts"
     artifacts.mkdir(parents=True, exist_ok=True)
     shutil.copy(shot, artifacts / "leaderboard-report.png")
+
+
+def test_one_seed_shows_no_spread_and_two_show_the_sample_std() -> None:
+    one = Summary("solo", "r" * 12, "t" * 12, "tiny", "1.0", [0], {"blimp": (0.504, 0.0, 1)}, None)
+    two = Summary(
+        "pair", "r" * 12, "t" * 12, "tiny", "1.0", [0, 1], {"blimp": (0.5, 0.02, 2)}, (0.5, 0.02)
+    )
+    header, cells = summary_table([one, two])
+    blimp, macro = header.index("blimp"), header.index("macro")
+    assert [cells[0][blimp], cells[0][macro]] == ["50.4", "–"]
+    assert [cells[1][blimp], cells[1][macro]] == ["50.0 ± 2.0", "50.0 ± 2.0"]

@@ -45,8 +45,9 @@ def pct(value: float) -> str:
     return f"{100 * value:.1f}"
 
 
-def pct_pm(mean: float, std: float) -> str:
-    return f"{100 * mean:.1f} ± {100 * std:.1f}"
+def pct_pm(mean: float, std: float, seeds: int) -> str:
+    """Mean ± sample std; one seed has no spread to show (not a spread of zero)."""
+    return f"{100 * mean:.1f} ± {100 * std:.1f}" if seeds > 1 else pct(mean)
 
 
 def summary_table(summaries: Sequence[Summary]) -> tuple[list[str], list[list[str]]]:
@@ -55,8 +56,8 @@ def summary_table(summaries: Sequence[Summary]) -> tuple[list[str], list[list[st
     header = ["recipe", "recipe hash", "train hash", "eval", "seeds", *tasks, "macro"]
     cells = []
     for s in summaries:
-        values = [pct_pm(*s.tasks[t][:2]) if t in s.tasks else "–" for t in tasks]
-        macro = pct_pm(*s.macro) if s.macro else "–"
+        values = [pct_pm(*s.tasks[t]) if t in s.tasks else "–" for t in tasks]
+        macro = pct_pm(*s.macro, len(s.seeds)) if s.macro else "–"
         seeds = ",".join(str(x) for x in s.seeds)
         cells.append(
             [s.recipe_name, s.recipe_hash, s.train_hash, s.eval_version, seeds, *values, macro]
