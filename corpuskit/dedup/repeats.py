@@ -24,7 +24,7 @@ from pydantic import Field
 from corpuskit.dedup.base import RankedDedup, Reasons, not_a_decider
 from corpuskit.dedup.normalize import Normalization
 from corpuskit.dedup.report import clip, publish_report, removed_by_source
-from corpuskit.dedup.rewrite import Rewrite, RewriteBuilder, row_chunks
+from corpuskit.dedup.rewrite import Rewrite, RewriteBuilder, row_chunks, settle
 from corpuskit.dedup.segments import (
     SegmentScan,
     Unit,
@@ -70,8 +70,10 @@ class _RepeatedSegments(RankedDedup):
             ctx.release_pages,
         )
         source_rank, synth_rank = self.rank_columns(table)
+        ctx.release_pages()  # the source and meta pages the ranking read
         remove = self.removals(scan, source_rank[rows], synth_rank[rows])
         del source_rank, synth_rank
+        settle(ctx)  # the sort temporaries
         result = self._edit(table, rows, scan, remove, ctx)
         self._report(table, rows, scan, remove, result, ctx)
         return result
@@ -153,13 +155,16 @@ class _RepeatedSegments(RankedDedup):
     ) -> list[dict[str, Any]]:
         """The 10 most removed normalised segments (ties: the one removed first comes first)."""
         removed_at = np.flatnonzero(remove)
-        _groups, first, counts = np.unique(
-            scan.group[removed_at], return_index=True, return_counts=True
-        )
-        top = np.lexsort((first, -counts))[:10]
+        groups = scan.group[removed_at]
+        counts = np.bincount(groups, minlength=int(scan.group.max(initial=-1)) + 1)
+        first = np.full(len(counts), len(remove), dtype=np.int64)
+        np.minimum.at(first, groups, removed_at)  # each group's first removed segment
+        del groups, removed_at
+        present = np.flatnonzero(counts)
+        top = present[np.lexsort((first[present], -counts[present]))[:10]]
         out = []
         for k in top.tolist():
-            segment = int(removed_at[first[k]])
+            segment = int(first[k])
             doc = int(scan.doc_of[segment])
             text = table["text"][int(rows[doc])].as_py()
             start, end = segment_spans(text, self.unit)[segment - int(scan.first[doc])]
