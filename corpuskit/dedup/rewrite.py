@@ -30,7 +30,7 @@ from corpuskit.words import count_words_array
 # At most this many rows, and about this many bytes of text, per chunk of a step's scan; the
 # rewritten table is built CHUNK_ROWS rows at a time. Read at call time (tests vary them).
 # A chunk's Python strings, segment spans and normalisation temporaries take ~15x its text
-# (measured: a 32k-row, 8 MiB chunk of 6-line paragraphs cost ~140 MiB), hence 2 MiB.
+# (measured: a 32k-row, 8 MiB chunk of 6-line paragraphs cost 70-140 MiB), hence 2 MiB.
 CHUNK_ROWS = 1 << 15
 CHUNK_BYTES = 1 << 21
 # Chunks smaller than these leave too little behind to be worth a heap trim (see settle()).
