@@ -27,16 +27,17 @@ import numpy as np
 import pyarrow as pa
 from pydantic import Field
 
-from corpuskit.dedup.base import Dedup, Reasons, Rewrite, expand
+from corpuskit.dedup.base import Dedup, Reasons
 from corpuskit.dedup.evalsets import EvalSet, load_items, resolve_set, set_files
 from corpuskit.dedup.normalize import Normalization
-from corpuskit.dedup.report import clip, publish_report
+from corpuskit.dedup.report import clip, publish_report, removed_by_source
+from corpuskit.dedup.rewrite import Rewrite, RewriteBuilder, row_chunks
 from corpuskit.dedup.segments import remove_spans, segment_spans
 from corpuskit.dedup.shingles import shingle_hashes, token_hashes
 from corpuskit.step import CheckContext, RunContext
-from corpuskit.tally import column_values
 
 RunTable = dict[int, tuple[np.ndarray, np.ndarray]]
+Hit = tuple[int, int, int]  # (document, sentence, set index)
 
 
 class DecontaminateDedup(Dedup, kind="decontaminate"):
@@ -76,43 +77,42 @@ class DecontaminateDedup(Dedup, kind="decontaminate"):
 
     def duplicates(self, table: pa.Table, ctx: RunContext) -> Reasons:
         rows = self.participating(table)
-        sub = table.take(pa.array(rows)) if len(rows) != table.num_rows else table
-        texts = sub["text"].to_pylist()
-        hits = self.match(texts, ctx)
-        doc_set = np.full(len(texts), -1, dtype=np.int64)
-        for doc, _sentence, set_index in hits:
-            if doc_set[doc] < 0 or set_index < doc_set[doc]:
-                doc_set[doc] = set_index
-        names = self._names()
-        reasons = [f"contaminated_{names[s]}" if s >= 0 else None for s in doc_set.tolist()]
-        self._report(sub, texts, hits, reasons, ctx)
-        return expand(reasons, rows, table.num_rows)
+        hits = self.match(table, rows, ctx)
+        doc_set = _first_set_per_doc(hits)
+        self._report(table, rows, hits, doc_set, ctx)
+        # One shared reason string per set: the list holds pointers, not a string per row.
+        names = [f"contaminated_{name}" for name in self._names()]
+        reasons: list[str | None] = [None] * table.num_rows
+        for doc, set_index in doc_set.items():
+            reasons[int(rows[doc])] = names[set_index]
+        return reasons
 
     def rewrite(self, table: pa.Table, ctx: RunContext) -> Rewrite | None:
         if self.unit == "document":
             return None
         rows = self.participating(table)
-        sub = table.take(pa.array(rows)) if len(rows) != table.num_rows else table
-        texts = sub["text"].to_pylist()
-        hits = self.match(texts, ctx)
-        by_doc: dict[int, dict[int, int]] = {}
-        for doc, sentence, set_index in hits:
-            marks = by_doc.setdefault(doc, {})
-            marks[sentence] = min(set_index, marks.get(sentence, set_index))
+        hits = self.match(table, rows, ctx)
+        marked: dict[int, set[int]] = {}
+        for doc, sentence, _set_index in hits:
+            marked.setdefault(doc, set()).add(sentence)
+        doc_set = _first_set_per_doc(hits)
         names = self._names()
-        new_texts: list[str | None] = [None] * len(texts)
-        removed: list[str | None] = [None] * len(texts)
-        reasons: list[str | None] = [None] * len(texts)
-        for doc, marks in sorted(by_doc.items()):
-            spans = segment_spans(texts[doc], "sentence")
-            flags = [i in marks for i in range(len(spans))]
-            new_texts[doc], removed[doc] = remove_spans(texts[doc], spans, flags)
-            reasons[doc] = f"contaminated_{names[min(marks.values())]}"
-        self._report(sub, texts, hits, reasons, ctx)
-        n = table.num_rows
-        return Rewrite(
-            expand(new_texts, rows, n), expand(removed, rows, n), expand(reasons, rows, n)
-        )
+        touched = np.array(sorted(marked), dtype=np.int64)
+        builder = RewriteBuilder()
+        for offset, chunk in row_chunks(table, rows[touched]):
+            docs = touched[offset : offset + chunk.num_rows].tolist()
+            new_texts, removed = [], []
+            for doc, text in zip(docs, chunk["text"].to_pylist(), strict=True):
+                spans = segment_spans(text, "sentence")
+                flags = [i in marked[doc] for i in range(len(spans))]
+                kept, cut = remove_spans(text, spans, flags)
+                new_texts.append(kept)
+                removed.append(cut)
+            reasons = [f"contaminated_{names[doc_set[doc]]}" for doc in docs]
+            builder.add(rows[docs], new_texts, removed, reasons)
+            ctx.release_pages()
+        self._report(table, rows, hits, doc_set, ctx)
+        return builder.build()
 
     def _names(self) -> list[str]:
         return [resolve_set(spec).name for spec in self.sets]
@@ -156,16 +156,31 @@ class DecontaminateDedup(Dedup, kind="decontaminate"):
             table[k] = (hashes[first], owner[first])
         return table, whole, info
 
-    def match(self, texts: list[str], ctx: RunContext) -> list[tuple[int, int, int]]:
-        """Sorted unique (document, sentence, set index) for every sentence overlapping a match."""
+    def match(self, table: pa.Table, rows: np.ndarray, ctx: RunContext) -> list[Hit]:
+        """Sorted unique (document, sentence, set index) for every sentence overlapping a match.
+
+        ``document`` indexes ``rows``. Documents are matched a chunk of rows at a time: a
+        match never spans two documents, so chunking changes nothing but the memory it takes.
+        """
         runs, whole, info = self.index(ctx)
         ctx.count(self.kind, "eval_items", sum(v["items"] for v in info.values()))
+        every = len(rows) == table.num_rows
+        found: set[Hit] = set()
+        for offset, chunk in row_chunks(table, None if every else rows):
+            for doc, sentence, set_index in self._match_chunk(chunk, runs, whole):
+                found.add((doc + offset, sentence, set_index))
+            ctx.release_pages()
+        return sorted(found)
+
+    def _match_chunk(self, chunk: pa.Table, runs: RunTable, whole: dict[str, int]) -> set[Hit]:
+        texts = chunk["text"].to_pylist()
         spans = [segment_spans(t, "sentence") for t in texts]
         sentences = [t[a:b] for t, s in zip(texts, spans, strict=True) for a, b in s]
-        doc_of = np.repeat(np.arange(len(texts)), [len(s) for s in spans])
+        del texts
+        doc_of = np.repeat(np.arange(len(spans)), [len(s) for s in spans])
         normalized = self.normalization.apply(pa.array(sentences, pa.large_string()))
-        found: set[tuple[int, int, int]] = set()
-        first_sentence = np.concatenate([[0], np.cumsum([len(s) for s in spans])])
+        found: set[Hit] = set()
+        first_sentence = np.concatenate([[0], np.cumsum([len(s) for s in spans])]).astype(np.int64)
         for i, sentence in enumerate(normalized.to_pylist()):
             if sentence in whole:
                 found.add((int(doc_of[i]), i - int(first_sentence[doc_of[i]]), whole[sentence]))
@@ -185,23 +200,25 @@ class DecontaminateDedup(Dedup, kind="decontaminate"):
             for d, a, n, s in zip(doc, start, length, owner[pos[hit]], strict=True):
                 for sentence in range(sentence_of_token[a], sentence_of_token[a + n - 1] + 1):
                     found.add((int(d), sentence - int(first_sentence[d]), int(s)))
-        return sorted(found)
+        return found
 
     def _report(
         self,
-        sub: pa.Table,
-        texts: list[str],
-        hits: list[tuple[int, int, int]],
-        reasons: list[str | None],
+        table: pa.Table,
+        rows: np.ndarray,
+        hits: list[Hit],
+        doc_set: dict[int, int],
         ctx: RunContext,
     ) -> None:
+        """Matches per set with up to 5 example documents each, and removals per source.
+
+        Only the example documents' ids and texts are read as Python strings.
+        """
         specs = [resolve_set(spec) for spec in self.sets]
         by_set: dict[str, dict[str, Any]] = {
             spec.name: {"docs": 0, "sentences": 0, "examples": []} for spec in specs
         }
-        ids = sub["id"].to_pylist()
         seen_docs: set[tuple[int, int]] = set()
-        spans_cache: dict[int, list[tuple[int, int]]] = {}
         for doc, sentence, set_index in hits:
             entry = by_set[specs[set_index].name]
             entry["sentences"] += 1
@@ -209,29 +226,31 @@ class DecontaminateDedup(Dedup, kind="decontaminate"):
                 seen_docs.add((doc, set_index))
                 entry["docs"] += 1
                 if len(entry["examples"]) < 5:
-                    example: dict[str, str] = {"id": ids[doc]}
+                    row = int(rows[doc])
+                    example: dict[str, str] = {"id": table["id"][row].as_py()}
                     if specs[set_index].redistributable:
-                        spans = spans_cache.setdefault(doc, segment_spans(texts[doc], "sentence"))
-                        a, b = spans[sentence]
-                        example["sentence"] = clip(texts[doc][a:b])
+                        text = table["text"][row].as_py()
+                        a, b = segment_spans(text, "sentence")[sentence]
+                        example["sentence"] = clip(text[a:b])
                     entry["examples"].append(example)
-        words = column_values(sub["words"])
-        removed: dict[str, dict[str, int]] = {}
-        for i, reason in enumerate(reasons):
-            if reason is not None:
-                row = removed.setdefault(sub["source"][i].as_py(), {"docs": 0, "words": 0})
-                row["docs"] += 1
-                row["words"] += int(words[i])
+        dropped = np.zeros(table.num_rows, dtype=bool)
+        dropped[rows[np.array(sorted(doc_set), dtype=np.int64)]] = True
         publish_report(
             ctx,
             self.kind,
             {
                 "unit": self.unit,
                 "eval_items": ctx.stats.get(f"{self.kind}.eval_items", 0),
-                "docs_removed" if self.unit == "document" else "docs_touched": sum(
-                    1 for r in reasons if r is not None
-                ),
+                "docs_removed" if self.unit == "document" else "docs_touched": len(doc_set),
                 "by_set": by_set,
-                "removed_by_source": dict(sorted(removed.items())),
+                "removed_by_source": removed_by_source(table, dropped),
             },
         )
+
+
+def _first_set_per_doc(hits: list[Hit]) -> dict[int, int]:
+    """{document: smallest set index among its hits} (a document's reason names that set)."""
+    doc_set: dict[int, int] = {}
+    for doc, _sentence, set_index in hits:
+        doc_set[doc] = min(set_index, doc_set.get(doc, set_index))
+    return doc_set

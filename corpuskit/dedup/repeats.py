@@ -15,21 +15,26 @@ removed part goes to the rejects shard with reason ``dup_line_fragment`` /
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any, ClassVar
 
 import numpy as np
 import pyarrow as pa
 from pydantic import Field
 
-from corpuskit.dedup.base import RankedDedup, Reasons, Rewrite, expand, not_a_decider
-from corpuskit.dedup.exact import group_ids
+from corpuskit.dedup.base import RankedDedup, Reasons, not_a_decider
 from corpuskit.dedup.normalize import Normalization
 from corpuskit.dedup.report import clip, publish_report, removed_by_source
-from corpuskit.dedup.segments import Unit, remove_spans, segment_spans
-from corpuskit.hashing import hash_keys
+from corpuskit.dedup.rewrite import Rewrite, RewriteBuilder, row_chunks, settle
+from corpuskit.dedup.segments import (
+    SegmentScan,
+    Unit,
+    remove_spans,
+    scan_segments,
+    segment_spans,
+)
 from corpuskit.step import RunContext
-from corpuskit.words import count_words
+from corpuskit.tally import column_values
+from corpuskit.words import count_words_array
 
 
 class _RepeatedSegments(RankedDedup):
@@ -54,76 +59,119 @@ class _RepeatedSegments(RankedDedup):
 
     def rewrite(self, table: pa.Table, ctx: RunContext) -> Rewrite:
         rows = self.participating(table)
-        sub = table.take(pa.array(rows)) if len(rows) != table.num_rows else table
-        texts = sub["text"].to_pylist()
-        spans = [segment_spans(t, self.unit) for t in texts]
-        doc_of = np.repeat(np.arange(len(texts)), [len(s) for s in spans])
-        position = np.concatenate([np.arange(len(s)) for s in spans] or [np.zeros(0, int)])
-        segments = [texts[d][a:b] for d, s in enumerate(spans) for a, b in s]
-        remove = self.removals(sub, segments, doc_of, position, ctx.seed)
-        new_texts: list[str | None] = [None] * len(texts)
-        removed: list[str | None] = [None] * len(texts)
-        cursor = 0
-        for d, doc_spans in enumerate(spans):
-            flags = remove[cursor : cursor + len(doc_spans)].tolist()
-            cursor += len(doc_spans)
-            if any(flags):
-                new_texts[d], removed[d] = remove_spans(texts[d], doc_spans, flags)
-        self._report(sub, segments, remove, new_texts, removed, ctx)
-        reasons = [self.reason if t is not None else None for t in new_texts]
-        n = table.num_rows
-        return Rewrite(
-            expand(new_texts, rows, n), expand(removed, rows, n), expand(reasons, rows, n)
+        every = len(rows) == table.num_rows
+        scan = scan_segments(
+            table,
+            None if every else rows,
+            self.unit,
+            self.normalization,
+            self.min_words,
+            (ctx.seed, self.kind),
+            ctx.release_pages,
         )
+        source_rank, synth_rank = self.rank_columns(table)
+        ctx.release_pages()  # the source and meta pages the ranking read
+        remove = self.removals(scan, source_rank[rows], synth_rank[rows])
+        del source_rank, synth_rank
+        settle(ctx)  # the sort temporaries
+        result = self._edit(table, rows, scan, remove, ctx)
+        self._report(table, rows, scan, remove, result, ctx)
+        return result
 
     def removals(
-        self,
-        sub: pa.Table,
-        segments: list[str],
-        doc_of: np.ndarray,
-        position: np.ndarray,
-        seed: int,
+        self, scan: SegmentScan, source_rank: np.ndarray, synth_rank: np.ndarray
     ) -> np.ndarray:
         """Boolean per segment: remove it (a repeat beyond the first ``keep``)."""
-        if not segments:
+        group = scan.group
+        if len(group) == 0:
             return np.zeros(0, dtype=bool)
-        keys = self.normalization.apply(pa.array(segments, pa.large_string()))
-        group = group_ids(keys)
         counts = np.bincount(group)
-        source_rank, synth_rank = self.rank_columns(sub)
-        doc_hash = hash_keys(sub["id"], seed, salt=self.kind)
-        order = np.lexsort(
-            (position, doc_of, doc_hash[doc_of], synth_rank[doc_of], source_rank[doc_of], group)
-        )
+        docs = len(scan.doc_hash)
+        # "First" order of the documents: source rank, synthetic rank, seeded id hash, row.
+        doc_order = np.lexsort((np.arange(docs), scan.doc_hash, synth_rank, source_rank))
+        # A segment's place in that order (then its position in its document), one int64 each.
+        sizes = scan.sizes()
+        start_in_order = np.empty(docs, dtype=np.int64)
+        start_in_order[doc_order] = np.cumsum(sizes[doc_order]) - sizes[doc_order]
+        doc_of = scan.doc_of
+        place = start_in_order[doc_of] + (np.arange(len(doc_of)) - scan.first[doc_of])
+        order = np.lexsort((place, group))
+        del place
         sorted_group = group[order]
         first = np.searchsorted(sorted_group, sorted_group, side="left")
         occurrence = np.empty(len(group), dtype=np.int64)
         occurrence[order] = np.arange(len(group)) - first
-        long_enough = np.fromiter((count_words(s) >= self.min_words for s in segments), bool)
-        blank = pa.compute.binary_length(keys).to_numpy() == 0
-        return (counts[group] >= self.min_count) & (occurrence >= self.keep) & long_enough & ~blank
+        return (counts[group] >= self.min_count) & (occurrence >= self.keep) & scan.eligible
+
+    def _edit(
+        self,
+        table: pa.Table,
+        rows: np.ndarray,
+        scan: SegmentScan,
+        remove: np.ndarray,
+        ctx: RunContext,
+    ) -> Rewrite:
+        """Cut the removed segments out of the documents that lose any, a chunk at a time."""
+        touched = np.unique(scan.doc_of[remove])
+        builder = RewriteBuilder()
+        for offset, chunk in row_chunks(table, rows[touched]):
+            docs = touched[offset : offset + chunk.num_rows]
+            new_texts, removed = [], []
+            for doc, text in zip(docs.tolist(), chunk["text"].to_pylist(), strict=True):
+                spans = segment_spans(text, self.unit)
+                flags = remove[scan.first[doc] : scan.first[doc] + len(spans)].tolist()
+                kept, cut = remove_spans(text, spans, flags)
+                new_texts.append(kept)
+                removed.append(cut)
+            builder.add(rows[docs], new_texts, removed, [self.reason] * len(docs))
+            ctx.release_pages()
+        return builder.build()
 
     def _report(
         self,
-        sub: pa.Table,
-        segments: list[str],
+        table: pa.Table,
+        rows: np.ndarray,
+        scan: SegmentScan,
         remove: np.ndarray,
-        new_texts: list[str | None],
-        removed: list[str | None],
+        result: Rewrite,
         ctx: RunContext,
     ) -> None:
-        emptied = np.array([t is not None and not t.strip() for t in new_texts], dtype=bool)
-        top = Counter(self.normalization.one(s) for s in np.array(segments, object)[remove])
+        emptied = column_values(count_words_array(result.texts)) == 0
+        dropped = np.zeros(table.num_rows, dtype=bool)
+        dropped[result.rows[emptied]] = True
         report: dict[str, Any] = {
-            "segments": len(segments),
+            "segments": len(remove),
             "segments_removed": int(remove.sum()),
             "docs_removed": int(emptied.sum()),
-            "docs_edited": sum(1 for t in new_texts if t is not None and t.strip()),
-            "words_removed": sum(count_words(r) for r in removed if r),
-            "removed_by_source": removed_by_source(sub, emptied),
-            "most_removed": [{"text": clip(t), "removed": c} for t, c in top.most_common(10)],
+            "docs_edited": int((~emptied).sum()),
+            "words_removed": int(column_values(count_words_array(result.removed)).sum()),
+            "removed_by_source": removed_by_source(table, dropped),
+            "most_removed": self._most_removed(table, rows, scan, remove),
         }
         publish_report(ctx, self.kind, report)
+
+    def _most_removed(
+        self, table: pa.Table, rows: np.ndarray, scan: SegmentScan, remove: np.ndarray
+    ) -> list[dict[str, Any]]:
+        """The 10 most removed normalised segments (ties: the one removed first comes first)."""
+        removed_at = np.flatnonzero(remove)
+        groups = scan.group[removed_at]
+        counts = np.bincount(groups, minlength=int(scan.group.max(initial=-1)) + 1)
+        first = np.full(len(counts), len(remove), dtype=np.int64)
+        np.minimum.at(first, groups, removed_at)  # each group's first removed segment
+        del groups, removed_at
+        present = np.flatnonzero(counts)
+        top = present[np.lexsort((first[present], -counts[present]))[:10]]
+        out = []
+        for k in top.tolist():
+            segment = int(first[k])
+            doc = int(scan.doc_of[segment])
+            text = table["text"][int(rows[doc])].as_py()
+            start, end = segment_spans(text, self.unit)[segment - int(scan.first[doc])]
+            out.append(
+                {"text": clip(self.normalization.one(text[start:end])), "removed": int(counts[k])}
+            )
+        return out
 
 
 class LineDedup(_RepeatedSegments, kind="lines"):
