@@ -274,3 +274,29 @@ def test_compute_keys_the_cache_and_leaves_fp32_keys_as_they_were(
     assert fp32.path is not None and bf16.path is not None
     assert json.loads(fp32.path.read_text())["settings"]["compute"] == "fp32"
     assert json.loads(bf16.path.read_text())["settings"]["compute"] == "bf16"
+
+
+@pytest.mark.parametrize("arch", ["gpt2", "bert"])
+def test_bf16_runs_the_output_head_in_float32_and_puts_its_forward_back(
+    arch: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    model = _model(arch, tmp_path_factory)
+    head = model.head
+    assert head is not None
+    seen: list[tuple[torch.dtype, bool]] = []
+
+    def record(_module: torch.nn.Module, _args: Any, out: torch.Tensor) -> None:
+        seen.append((out.dtype, torch.is_autocast_enabled("cpu")))
+
+    hook = head.register_forward_hook(record)
+    try:
+        bf16 = MinimalPairScorer(model, compute="bf16").sentence_scores(SENTENCES)
+        fp32 = MinimalPairScorer(model).sentence_scores(SENTENCES)
+    finally:
+        hook.remove()
+    # Under bf16 autocast a Linear returns bf16; the head's logits stay float32 all the same.
+    half = len(seen) // 2
+    assert half and set(seen[:half]) == {(torch.float32, True)}
+    assert set(seen[half:]) == {(torch.float32, False)}
+    assert "forward" not in head.__dict__  # the class's forward again
+    assert not np.array_equal(bf16, fp32)  # the body still ran in bf16

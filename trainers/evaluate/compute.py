@@ -4,7 +4,10 @@
 - ``tf32``: float32 matmuls may use TensorFloat-32 (``torch.set_float32_matmul_precision("high")``)
   for the duration of one forward pass; the global setting is restored afterwards, also when the
   forward raises, so scoring never leaks global state into the caller's training or tests.
-- ``bf16``: ``torch.autocast(bfloat16)`` around the forward pass only.
+- ``bf16``: ``torch.autocast(bfloat16)`` around the forward pass only, except the output Linear
+  (when the model exposes it), which runs in float32 on the bf16 hidden states: logits rounded
+  to bf16's 8 significant bits (a logit of 10 by up to 0.04) are the "log-probs in bf16" defect
+  by another route; the float32 head costs one small matmul (only read positions go through it).
 
 Only the model's forward pass changes: the scorer's log-softmax and gather stay in its
 ``precision`` (float32 or float64) whatever ``compute`` is, since log-probs computed in bf16 tie
@@ -18,6 +21,7 @@ from collections.abc import Iterator
 from typing import Any, Literal
 
 import torch
+from torch import nn
 
 from trainers.evaluate.errors import ScoringModelError
 
@@ -58,6 +62,29 @@ def forward_precision(
     if compute == "bf16":
         return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def float32_head(head: nn.Linear | None, compute: Compute, device: torch.device) -> Iterator[None]:
+    """Under ``bf16``, ``head`` computes its logits in float32 inside the block (see module doc)."""
+    if compute != "bf16" or head is None:
+        yield
+        return
+    own = head.__dict__.get("forward")  # an instance-level forward to put back, if any
+    forward = head.forward
+
+    def wide(hidden: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(device.type, enabled=False):
+            return forward(hidden.float())
+
+    head.forward = wide  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        if own is None:
+            del head.forward
+        else:
+            head.forward = own  # type: ignore[method-assign]
 
 
 def matmul_precision_state() -> tuple[str | None, ...]:

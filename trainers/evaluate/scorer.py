@@ -25,7 +25,7 @@ from typing import Literal
 import numpy as np
 import torch
 
-from trainers.evaluate.compute import Compute, check_compute, forward_precision
+from trainers.evaluate.compute import Compute, check_compute, float32_head, forward_precision
 from trainers.evaluate.errors import ScoringModelError
 from trainers.evaluate.models import ScoringModel
 
@@ -252,6 +252,7 @@ class MinimalPairScorer:
         with (
             _select_head_inputs(self.model, read_b, read_t) as selected,
             forward_precision(self.compute, device),
+            float32_head(self.model.head, self.compute, device),
         ):
             out = self.model.logits(
                 ids.to(device), mask.to(device), bidirectional=self.mode == "mntp"
