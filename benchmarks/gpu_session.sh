@@ -13,8 +13,9 @@
 # that stays warm a rerun of `study` resumes where the last call stopped. Copy the tables into
 # docs/benchmarks.md with the device named.
 #
-# On the lent device machines the packages corpuskit needs besides torch/transformers are absent
-# and nothing outside can be reached: carry pinned wheels in .whl/ and a copy of the shared data in
+# On the lent device machines the packages corpuskit needs besides torch/transformers (and pytest,
+# hypothesis for the gpu tests) may be absent and nothing outside can be reached: carry pinned
+# wheels in .whl/ and a copy of the shared data in
 # .devdata/data (both git-ignored); this script installs them when corpuskit does not import.
 set -euo pipefail
 
