@@ -31,8 +31,8 @@ from corpuskit.dedup.base import Dedup, Reasons
 from corpuskit.dedup.evalsets import EvalSet, load_items, resolve_set, set_files
 from corpuskit.dedup.normalize import Normalization
 from corpuskit.dedup.report import clip, publish_report, removed_by_source
-from corpuskit.dedup.rewrite import Rewrite, RewriteBuilder, row_chunks
-from corpuskit.dedup.segments import remove_spans, segment_spans
+from corpuskit.dedup.rewrite import Rewrite, row_chunks
+from corpuskit.dedup.segments import cut_segments, segment_spans
 from corpuskit.dedup.shingles import shingle_hashes, token_hashes
 from corpuskit.step import CheckContext, RunContext
 
@@ -97,22 +97,17 @@ class DecontaminateDedup(Dedup, kind="decontaminate"):
             marked.setdefault(doc, set()).add(sentence)
         doc_set = _first_set_per_doc(hits)
         names = self._names()
-        touched = np.array(sorted(marked), dtype=np.int64)
-        builder = RewriteBuilder()
-        for offset, chunk in row_chunks(table, rows[touched]):
-            docs = touched[offset : offset + chunk.num_rows].tolist()
-            new_texts, removed = [], []
-            for doc, text in zip(docs, chunk["text"].to_pylist(), strict=True):
-                spans = segment_spans(text, "sentence")
-                flags = [i in marked[doc] for i in range(len(spans))]
-                kept, cut = remove_spans(text, spans, flags)
-                new_texts.append(kept)
-                removed.append(cut)
-            reasons = [f"contaminated_{names[doc_set[doc]]}" for doc in docs]
-            builder.add(rows[docs], new_texts, removed, reasons)
-            ctx.release_pages()
+        result = cut_segments(
+            table,
+            rows,
+            np.array(sorted(marked), dtype=np.int64),
+            "sentence",
+            lambda doc, n: [i in marked[doc] for i in range(n)],
+            lambda doc: f"contaminated_{names[doc_set[doc]]}",
+            ctx.release_pages,
+        )
         self._report(table, rows, hits, doc_set, ctx)
-        return builder.build()
+        return result
 
     def _names(self) -> list[str]:
         return [resolve_set(spec).name for spec in self.sets]

@@ -24,11 +24,11 @@ from pydantic import Field
 from corpuskit.dedup.base import RankedDedup, Reasons, not_a_decider
 from corpuskit.dedup.normalize import Normalization
 from corpuskit.dedup.report import clip, publish_report, removed_by_source
-from corpuskit.dedup.rewrite import Rewrite, RewriteBuilder, row_chunks, settle
+from corpuskit.dedup.rewrite import Rewrite, settle
 from corpuskit.dedup.segments import (
     SegmentScan,
     Unit,
-    remove_spans,
+    cut_segments,
     scan_segments,
     segment_spans,
 )
@@ -112,20 +112,16 @@ class _RepeatedSegments(RankedDedup):
         ctx: RunContext,
     ) -> Rewrite:
         """Cut the removed segments out of the documents that lose any, a chunk at a time."""
-        touched = np.unique(scan.doc_of[remove])
-        builder = RewriteBuilder()
-        for offset, chunk in row_chunks(table, rows[touched]):
-            docs = touched[offset : offset + chunk.num_rows]
-            new_texts, removed = [], []
-            for doc, text in zip(docs.tolist(), chunk["text"].to_pylist(), strict=True):
-                spans = segment_spans(text, self.unit)
-                flags = remove[scan.first[doc] : scan.first[doc] + len(spans)].tolist()
-                kept, cut = remove_spans(text, spans, flags)
-                new_texts.append(kept)
-                removed.append(cut)
-            builder.add(rows[docs], new_texts, removed, [self.reason] * len(docs))
-            ctx.release_pages()
-        return builder.build()
+        first = scan.first
+        return cut_segments(
+            table,
+            rows,
+            np.unique(scan.doc_of[remove]),
+            self.unit,
+            lambda doc, n: remove[first[doc] : first[doc] + n].tolist(),
+            lambda _doc: self.reason,
+            ctx.release_pages,
+        )
 
     def _report(
         self,
@@ -136,7 +132,7 @@ class _RepeatedSegments(RankedDedup):
         result: Rewrite,
         ctx: RunContext,
     ) -> None:
-        emptied = column_values(count_words_array(result.texts)) == 0
+        emptied = result.emptied
         dropped = np.zeros(table.num_rows, dtype=bool)
         dropped[result.rows[emptied]] = True
         report: dict[str, Any] = {

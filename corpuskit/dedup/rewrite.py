@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pyarrow as pa
@@ -61,6 +62,14 @@ class Rewrite:
         if len(self.rows) > 1 and not bool(np.all(np.diff(self.rows) > 0)):
             raise ValueError("Rewrite rows must be unique and ascending")
 
+    @cached_property
+    def emptied(self) -> np.ndarray:
+        """Per edited row: its new text has no words, so the document is dropped.
+
+        A text is blank exactly when it has no words: str.split and str.strip share one predicate.
+        """
+        return column_values(count_words_array(self.texts)) == 0
+
 
 @dataclass
 class RewriteBuilder:
@@ -81,15 +90,12 @@ class RewriteBuilder:
 
     def build(self) -> Rewrite:
         # Chunked, not concatenated: a concatenation would hold every edited text twice.
-        def joined(parts: list[pa.Array], kind: pa.DataType) -> pa.ChunkedArray:
-            return pa.chunked_array(parts, kind)
-
         rows = np.concatenate(self.rows) if self.rows else np.zeros(0, dtype=np.int64)
         return Rewrite(
             rows,
-            joined(self.texts, pa.large_string()),
-            joined(self.removed, pa.large_string()),
-            joined(self.reasons, pa.string()),
+            pa.chunked_array(self.texts, pa.large_string()),
+            pa.chunked_array(self.removed, pa.large_string()),
+            pa.chunked_array(self.reasons, pa.string()),
         )
 
 
@@ -158,9 +164,7 @@ def apply_rewrite(table: pa.Table, result: Rewrite, ctx: RunContext, label: str)
     Rejects come in the order the rows were: first every dropped document, then every fragment
     (the rejects shard's bytes follow that order).
     """
-    rows = result.rows
-    # A text is blank exactly when it has no words: str.split and str.strip share one predicate.
-    emptied = column_values(count_words_array(result.texts)) == 0
+    rows, emptied = result.rows, result.emptied
     _reject_rows(table, rows[emptied], result.reasons.filter(pa.array(emptied)), ctx, label)
     for start in range(0, len(rows), CHUNK_ROWS):  # slices of the rewrite, never all of it
         kept = pa.array(~emptied[start : start + CHUNK_ROWS])

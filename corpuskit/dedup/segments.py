@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 import xxhash
 
 from corpuskit.dedup.normalize import Normalization
-from corpuskit.dedup.rewrite import row_chunks
+from corpuskit.dedup.rewrite import Rewrite, RewriteBuilder, row_chunks
 from corpuskit.hashing import hash_keys
 from corpuskit.tally import column_values
 from corpuskit.words import count_words_array
@@ -157,3 +157,32 @@ def scan_segments(
         eligible=np.concatenate(eligible) if eligible else np.zeros(0, dtype=bool),
         doc_hash=np.concatenate(doc_hash) if doc_hash else np.zeros(0, dtype=np.uint64),
     )
+
+
+def cut_segments(
+    table: pa.Table,
+    rows: np.ndarray,
+    docs: np.ndarray,
+    unit: Unit,
+    drop: Callable[[int, int], list[bool]],
+    reason: Callable[[int], str],
+    after_chunk: Callable[[], None],
+) -> Rewrite:
+    """The rewrite that cuts segments out of documents ``docs``, a chunk of rows at a time.
+
+    ``docs`` are ascending indexes into ``rows`` (the table rows a step reads);
+    ``drop(doc, n)`` flags which of a document's ``n`` segments go, ``reason(doc)`` says why;
+    ``after_chunk`` runs after each chunk (e.g. to release staged pages).
+    """
+    builder = RewriteBuilder()
+    for offset, chunk in row_chunks(table, rows[docs]):
+        part = docs[offset : offset + chunk.num_rows]
+        new_texts, removed = [], []
+        for doc, text in zip(part.tolist(), chunk["text"].to_pylist(), strict=True):
+            spans = segment_spans(text, unit)
+            kept, cut = remove_spans(text, spans, drop(doc, len(spans)))
+            new_texts.append(kept)
+            removed.append(cut)
+        builder.add(rows[part], new_texts, removed, [reason(doc) for doc in part.tolist()])
+        after_chunk()
+    return builder.build()
