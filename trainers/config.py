@@ -8,8 +8,6 @@ only in the data land next to each other. Bookkeeping fields that cannot change 
 from __future__ import annotations
 
 import difflib
-import hashlib
-import json
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
@@ -17,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from trainers.errors import TrainConfigError
+from trainers.keys import keyed_fields, short_key
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 HASH_EXCLUDED = frozenset(
@@ -124,13 +123,7 @@ class TrainConfig(BaseModel):
     @property
     def hash(self) -> str:
         """12 hex of sha256 over the canonical JSON of the hashed fields."""
-        data = {
-            k: v
-            for k, v in self.model_dump(mode="json").items()
-            if k not in HASH_EXCLUDED and HASHED_WHEN_SET.get(k, object()) != v
-        }
-        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+        return short_key(keyed_fields(self.model_dump(mode="json"), HASH_EXCLUDED, HASHED_WHEN_SET))
 
     @property
     def ffn_size(self) -> int:

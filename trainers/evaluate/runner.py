@@ -8,7 +8,6 @@ file instead of running the model.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections import defaultdict
@@ -22,6 +21,7 @@ from trainers.evaluate.compute import Compute, check_compute
 from trainers.evaluate.models import ScoringModel, load_scoring_model
 from trainers.evaluate.scorer import MinimalPairScorer
 from trainers.evaluate.tasks import Pair, TaskSpec, load_pairs, resolve_task
+from trainers.keys import keyed_fields, short_key
 
 # The evaluation protocol. Bump it (and add a CHANGELOG line) whenever scoring, a task's data or
 # an aggregation changes in a way that moves scores; leaderboard rows are keyed by it.
@@ -128,14 +128,8 @@ _KEYED_ONLY_IF_SET = {"compute": "fp32"}
 
 
 def eval_key(specs: list[TaskSpec], settings: EvalSettings) -> str:
-    keyed = {
-        k: v
-        for k, v in asdict(settings).items()
-        if k != "device" and _KEYED_ONLY_IF_SET.get(k, object()) != v
-    }
-    payload = [EVAL_VERSION, [s.model_dump(mode="json") for s in specs], keyed]
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+    keyed = keyed_fields(asdict(settings), {"device"}, _KEYED_ONLY_IF_SET)
+    return short_key([EVAL_VERSION, [s.model_dump(mode="json") for s in specs], keyed])
 
 
 def evaluate(
