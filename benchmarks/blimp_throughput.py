@@ -23,7 +23,6 @@ the same global TF32 matmul setting, so ours and theirs compare at equal matmul 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
 import tempfile
@@ -38,7 +37,7 @@ sys.path.insert(0, str(REPO))
 
 # The evaluator tests' model makers, at benchmark sizes: one definition of "a tiny random model".
 from tests.evaluate.helpers import blimp_subset, save_tiny_bert, save_tiny_gpt2  # noqa: E402
-from trainers.evaluate.compute import COMPUTE, tf32_matmuls  # noqa: E402
+from trainers.evaluate.compute import COMPUTE, forward_precision  # noqa: E402
 from trainers.evaluate.scorer import PairScores  # noqa: E402
 
 SIZES = {"tiny": (2, 64, 2), "30m": (8, 512, 8)}  # layers, hidden, heads
@@ -94,7 +93,7 @@ def run_minicons(
     batch: int,
     compute: str,
 ) -> tuple[float, np.ndarray]:
-    with tf32_matmuls() if compute == "tf32" else contextlib.nullcontext():
+    with forward_precision(compute, torch.device(device)):  # type: ignore[arg-type]
         return _time_minicons(folder, objective, good, bad, device, batch)
 
 
@@ -166,12 +165,10 @@ def main() -> None:
     good, bad = [r["sentence_good"] for r in records], [r["sentence_bad"] for r in records]
     with tempfile.TemporaryDirectory() as tmp:
         make_model(Path(tmp), args.objective, args.size, good + bad)
-        ours = run_ours(Path(tmp), good, bad, args.device, args.compute, args.equal_length)
-        exact = ours
-        if args.compute != "fp32":
-            exact = run_ours(Path(tmp), good, bad, args.device, "fp32", args.equal_length)
+        ours = exact = run_ours(Path(tmp), good, bad, args.device, args.compute, args.equal_length)
         rows = [("corpuskit", args.compute, "auto", ours[0], ours[1].correct)]
-        if args.compute != "fp32":
+        if args.compute != "fp32":  # the reference: our fp32 scores, for "agree" and the cost
+            exact = run_ours(Path(tmp), good, bad, args.device, "fp32", args.equal_length)
             rows.append(("corpuskit", "fp32", "auto", exact[0], exact[1].correct))
         for compute in args.minicons_compute:
             for batch in args.minicons_batch:

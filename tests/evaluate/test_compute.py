@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from tests.evaluate.helpers import OWN_TEXT, save_tiny_bert, save_tiny_gpt2
-from trainers.evaluate.compute import Compute, matmul_precision_state
+from trainers.evaluate.compute import _HOLDERS, Compute, matmul_precision_state
 from trainers.evaluate.errors import ScoringModelError
 from trainers.evaluate.models import ScoringModel, load_scoring_model
 from trainers.evaluate.scorer import MinimalPairScorer
@@ -110,20 +110,21 @@ class _Recording(torch.nn.Module):
         return self.inner(*args, **kwargs)
 
 
+def _score_unless_failing(scorer: MinimalPairScorer, fail: bool) -> np.ndarray | None:
+    """Scores of OWN_TEXT; with a failing model, checks the forward's error comes through."""
+    if fail:
+        with pytest.raises(RuntimeError, match="forward failed"):
+            scorer.sentence_scores(OWN_TEXT)
+        return None
+    return scorer.sentence_scores(OWN_TEXT)
+
+
 def _recording(
     tmp_path_factory: pytest.TempPathFactory, fail: bool = False
 ) -> tuple[ScoringModel, _Recording]:
     base = _model("gpt2", tmp_path_factory)
     wrapped = _Recording(base.module, fail)
     return ScoringModel(wrapped, base.tokenizer, "causal", "recording", "hf"), wrapped
-
-
-# Where torch keeps its per-backend fp32 precisions (the oneDNN one is not in torch's stubs).
-_HOLDERS: tuple[Any, ...] = (
-    torch.backends,
-    getattr(torch.backends.cuda, "matmul", None),
-    getattr(torch.backends.mkldnn, "matmul", None),
-)
 
 
 def _set_highest() -> None:
@@ -163,12 +164,7 @@ def test_tf32_sets_matmul_precision_only_inside_the_forward_pass(
         setup()
         caller = matmul_precision_state()
         model, recorder = _recording(tmp_path_factory, fail)
-        scorer = MinimalPairScorer(model, compute="tf32")
-        if fail:
-            with pytest.raises(RuntimeError, match="forward failed"):
-                scorer.sentence_scores(OWN_TEXT)
-        else:
-            scorer.sentence_scores(OWN_TEXT)
+        _score_unless_failing(MinimalPairScorer(model, compute="tf32"), fail)
         assert matmul_precision_state() == caller
         assert recorder.seen and all(not autocast for autocast, _ in recorder.seen)
         inside = {state for _, state in recorder.seen}
@@ -203,13 +199,9 @@ def test_bf16_autocasts_the_forward_only_and_log_softmax_stays_float32(
 
     monkeypatch.setattr(torch.Tensor, "log_softmax", spy)
     model, recorder = _recording(tmp_path_factory, fail)
-    scorer = MinimalPairScorer(model, compute="bf16")
-    if fail:
-        with pytest.raises(RuntimeError, match="forward failed"):
-            scorer.sentence_scores(OWN_TEXT)
-    else:
-        scores = scorer.sentence_scores(OWN_TEXT)
-        assert scores.dtype == np.float64
+    scores = _score_unless_failing(MinimalPairScorer(model, compute="bf16"), fail)
+    if not fail:
+        assert scores is not None and scores.dtype == np.float64
         assert softmaxes and set(softmaxes) == {(torch.float32, False)}
     assert recorder.seen and all(autocast for autocast, _ in recorder.seen)
     assert not torch.is_autocast_enabled("cpu")
