@@ -216,8 +216,10 @@ def loss_memory(config: TrainConfig, chunk: int) -> dict[str, float]:
 
     def step() -> None:
         with bf16:
-            loss = chunked_summed_loss(hidden, head, targets, chunk) if chunk else None
-            loss = summed_loss(head(hidden), targets) if loss is None else loss
+            if chunk:
+                loss = chunked_summed_loss(hidden, head, targets, chunk)
+            else:
+                loss = summed_loss(head(hidden), targets)
         loss.backward()
         hidden.grad = head.weight.grad = None
 
