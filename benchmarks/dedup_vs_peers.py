@@ -81,6 +81,7 @@ def run_corpuskit(folder: Path) -> dict[str, Any]:
     from corpuskit.dedup.shingles import shingle_hashes, token_hashes
     from corpuskit.dedup.signatures import numpy_signatures
     from corpuskit.document import block_from_columns
+    from corpuskit.filters.base import as_string_array
     from corpuskit.step import RunContext
 
     raw = pq.read_table(folder / "corpus.parquet")
@@ -97,7 +98,7 @@ def run_corpuskit(folder: Path) -> dict[str, Any]:
     numpy_signatures(shingles, sh_offsets, NUM_PERM, 1)
     sig = time.perf_counter() - t0
     ids = table["id"].to_pylist()
-    dropped = {i for i, r in zip(ids, reasons, strict=True) if r is not None}
+    dropped = {i for i, r in zip(ids, as_string_array(reasons).to_pylist(), strict=True) if r is not None}
     return {"e2e_s": e2e, "sig_s": sig, "sig_from_text_s": sig + prep, "dropped": sorted(dropped)}
 
 

@@ -85,12 +85,12 @@ class Dedup(Step):
         return np.flatnonzero(column_values(mask)).astype(np.int64)
 
 
-def expand(values: Sequence[str | None], rows: np.ndarray, n: int) -> list[str | None]:
-    """Per-row list of length ``n`` with ``values`` placed at ``rows`` and None elsewhere."""
-    out: list[str | None] = [None] * n
-    for row, value in zip(rows.tolist(), values, strict=True):
-        out[row] = value
-    return out
+def reasons_at(rows: np.ndarray, n: int, reason: str) -> pa.Array:
+    """``n`` reasons: ``reason`` at ``rows``, null (kept) elsewhere; an Arrow array, not a list
+    of ``n`` Python objects (13.6M rows at 100M words of line-level text)."""
+    mask = np.zeros(n, dtype=bool)
+    mask[rows] = True
+    return pc.if_else(pa.array(mask), pa.scalar(reason), pa.scalar(None, pa.string()))
 
 
 def not_a_decider(step: Dedup) -> BuildError:

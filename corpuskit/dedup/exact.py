@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field
 
-from corpuskit.dedup.base import ClusterDedup, Reasons, expand
+from corpuskit.dedup.base import ClusterDedup, Reasons, reasons_at
 from corpuskit.dedup.normalize import Normalization
 from corpuskit.dedup.report import cluster_report, publish_report
 from corpuskit.step import RunContext
@@ -39,8 +39,7 @@ class ExactDedup(ClusterDedup, kind="exact"):
         drop = self.resolve(sub, cluster)
         ctx.release_pages()
         publish_report(ctx, self.kind, cluster_report(sub, cluster, drop))
-        reasons = ["dup_exact" if d else None for d in drop.tolist()]
-        return expand(reasons, rows, table.num_rows)
+        return reasons_at(rows[drop], table.num_rows, "dup_exact")
 
 
 def group_ids(keys: pa.Array) -> np.ndarray:

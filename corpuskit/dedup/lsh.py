@@ -15,37 +15,42 @@ def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
     """(documents, bands) uint64 bucket keys: the ``rows`` values of each band mixed together."""
     docs = signatures.shape[0]
     keys = np.empty((docs, bands), dtype=np.uint64)
-    sig = signatures.astype(np.uint64)
     for band in range(bands):
         key = np.full(docs, np.uint64(band) + np.uint64(0x9E3779B97F4A7C15), dtype=np.uint64)
-        for col in range(band * rows, (band + 1) * rows):
-            key = fmix64(key ^ sig[:, col])
+        for col in range(band * rows, (band + 1) * rows):  # a column at a time: no uint64 copy
+            key = fmix64(key ^ signatures[:, col].astype(np.uint64))
         keys[:, band] = key
     return keys
 
 
 def candidate_pairs(keys: np.ndarray, eligible: np.ndarray) -> np.ndarray:
-    """(pairs, 2) int64 edges: in each band bucket, every member joined to the bucket's first row.
+    """(pairs, 2) int64 edges, sorted and distinct: in each band bucket, every member joined to
+    the bucket's first row.
 
-    ``eligible`` masks rows that take part (documents without shingles do not).
+    ``eligible`` masks rows that take part (documents without shingles do not). Each edge is kept
+    as one int64 code (``first * n + member``, whose order is the pairs' lexicographic order) and
+    merged into the distinct edges band by band, so a heavily duplicated corpus (about one edge
+    per row and band) never holds every band's edges at once.
     """
+    n = len(keys)
     rows = np.flatnonzero(eligible)
-    edges = []
+    codes = np.zeros(0, dtype=np.int64)
     for band in range(keys.shape[1]):
         k = keys[rows, band]
         order = np.argsort(k, kind="stable")
         sk = k[order]
         same = np.zeros(len(sk), dtype=bool)
         same[1:] = sk[1:] == sk[:-1]
+        del k, sk
         if not same.any():
             continue
-        head_pos = np.maximum.accumulate(np.where(same, 0, np.arange(len(sk))))
+        head_pos = np.maximum.accumulate(np.where(same, 0, np.arange(len(same))))
         members = np.flatnonzero(same)
-        edges.append(np.stack([rows[order[head_pos[members]]], rows[order[members]]], axis=1))
-    if not edges:
+        band_codes = rows[order[head_pos[members]]] * n + rows[order[members]]
+        codes = np.union1d(codes, band_codes)
+    if n == 0:
         return np.zeros((0, 2), dtype=np.int64)
-    pairs = np.unique(np.concatenate(edges), axis=0)
-    return pairs.astype(np.int64)
+    return np.stack([codes // n, codes % n], axis=1)
 
 
 def estimated_jaccard(signatures: np.ndarray, pairs: np.ndarray, chunk: int = 65536) -> np.ndarray:

@@ -1,4 +1,11 @@
-"""The ``minhash`` dedup: near-duplicate documents by MinHash signatures and LSH banding."""
+"""The ``minhash`` dedup: near-duplicate documents by MinHash signatures and LSH banding.
+
+Memory is bounded by the number of documents, not by their signatures: rows are hashed a chunk at
+a time and only their LSH band keys (``bands`` × 8 bytes a row) are kept. Verification needs the
+full signatures of candidate rows only, so those are hashed again (a chunk at a time) when the
+buckets have named them. The whole signature matrix (``num_perm`` × 4 bytes a row, 512 with the
+defaults) is never held: at 100M words of line-level text it would not fit in memory.
+"""
 
 from __future__ import annotations
 
@@ -12,21 +19,26 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field, model_validator
 
-from corpuskit.dedup.base import ClusterDedup, Reasons, expand
+from corpuskit.dedup.base import ClusterDedup, Reasons, reasons_at
 from corpuskit.dedup.lsh import band_keys, candidate_pairs, connected_components, estimated_jaccard
 from corpuskit.dedup.normalize import Normalization
 from corpuskit.dedup.report import cluster_report, publish_report
+from corpuskit.dedup.rewrite import row_chunks
 from corpuskit.dedup.shingles import char_hashes, shingle_hashes, token_hashes
 from corpuskit.dedup.signatures import Backend, optimal_bands, signatures
 from corpuskit.errors import MissingDependencyError
 from corpuskit.step import RunContext
 
 MAX_PASSES = 8
+TAKE_ROWS = 1 << 17  # candidate rows whose texts are copied at once for re-hashing
 Found = tuple[np.ndarray, np.ndarray, dict[str, Any]]
-SignatureMap = Callable[["MinHashDedup", pa.Array | pa.ChunkedArray], tuple[np.ndarray, np.ndarray]]
-# Set by an executor that computes signatures elsewhere (the Ray executor: map_batches over the
-# texts). Signatures are per row, so any split of the rows gives the same matrix.
-signature_map: ContextVar[SignatureMap | None] = ContextVar("signature_map", default=None)
+Hashes = Literal["keys", "signatures"]
+RowHashes = Callable[
+    ["MinHashDedup", pa.Array | pa.ChunkedArray, Hashes], tuple[np.ndarray, np.ndarray]
+]
+# Set by an executor that hashes rows elsewhere (the Ray executor: map_batches over the texts).
+# Both kinds of hashes are per row, so any split of the rows gives the same matrix.
+row_hashes: ContextVar[RowHashes | None] = ContextVar("row_hashes", default=None)
 
 
 class MinHashDedup(ClusterDedup, kind="minhash"):
@@ -99,6 +111,23 @@ class MinHashDedup(ClusterDedup, kind="minhash"):
         )
         return sig, np.diff(shingle_offsets)
 
+    def hash_rows(
+        self, texts: pa.Array | pa.ChunkedArray, what: Hashes
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(LSH band keys (rows, bands) uint64 or signatures (rows, num_perm) uint32, shingle
+        count per row), computed a chunk of rows at a time so temporaries stay one chunk's."""
+        bands, band_width = self.band_rows()
+        n = len(texts)
+        width, dtype = (bands, np.uint64) if what == "keys" else (self.num_perm, np.uint32)
+        out = np.empty((n, width), dtype=dtype)
+        counts = np.empty(n, dtype=np.int64)
+        for start, chunk in row_chunks(pa.table({"text": texts})):
+            sig, count = self.signatures(chunk["text"])
+            stop = start + len(count)
+            out[start:stop] = band_keys(sig, bands, band_width) if what == "keys" else sig
+            counts[start:stop] = count
+        return out, counts
+
     def near_duplicates(self, texts: pa.Array | pa.ChunkedArray, canon: pa.Table) -> Found:
         """(drop mask, cluster label per row, LSH statistics) for rows in canonical order.
 
@@ -106,10 +135,10 @@ class MinHashDedup(ClusterDedup, kind="minhash"):
         may never have been compared; passes repeat over the kept rows until none is dropped,
         which makes the step idempotent.
         """
-        compute = signature_map.get()
-        sig, counts = compute(self, texts) if compute is not None else self.signatures(texts)
+        compute = row_hashes.get() or MinHashDedup.hash_rows
+        keys, counts = compute(self, texts, "keys")
+        candidates = CandidateSignatures(self, texts, compute)
         bands, rows = self.band_rows()
-        keys = band_keys(sig, bands, rows)
         n = len(counts)
         drop = np.zeros(n, dtype=bool)
         found: list[np.ndarray] = []
@@ -119,7 +148,7 @@ class MinHashDedup(ClusterDedup, kind="minhash"):
             stats["candidate_pairs"] += len(pairs)
             stats["passes"] += 1
             if self.verify and len(pairs):
-                pairs = pairs[estimated_jaccard(sig, pairs) >= self.threshold]
+                pairs = pairs[candidates.agreement(pairs) >= self.threshold]
             if len(pairs) == 0:
                 break
             found.append(pairs)
@@ -141,5 +170,34 @@ class MinHashDedup(ClusterDedup, kind="minhash"):
         publish_report(ctx, self.kind, {**cluster_report(canon, labels, drop_canon), **stats})
         drop = np.empty(len(drop_canon), dtype=bool)
         drop[order.to_numpy()] = drop_canon
-        reasons = ["dup_near" if d else None for d in drop.tolist()]
-        return expand(reasons, rows, table.num_rows)
+        return reasons_at(rows[drop], table.num_rows, "dup_near")
+
+
+class CandidateSignatures:
+    """Full signatures of the rows that LSH proposes, hashed when first asked for and kept.
+
+    A later pass only proposes pairs among rows that already shared a bucket (buckets lose
+    members as rows are dropped, never gain them), so the rows hashed for the first pass are
+    usually all that is ever needed; any others are hashed and merged in.
+    """
+
+    def __init__(self, step: MinHashDedup, texts: pa.Array | pa.ChunkedArray, compute: RowHashes):
+        self.step, self.texts, self.compute = step, texts, compute
+        self.rows = np.zeros(0, dtype=np.int64)
+        self.sig = np.zeros((0, step.num_perm), dtype=np.uint32)
+
+    def agreement(self, pairs: np.ndarray) -> np.ndarray:
+        """MinHash's Jaccard estimate for each pair (share of equal signature values)."""
+        missing = np.setdiff1d(pairs, self.rows)
+        if len(missing):
+            # a slice of rows' texts at a time: the candidates can be most of the corpus
+            sig = np.concatenate(
+                [
+                    self.compute(self.step, self.texts.take(pa.array(part)), "signatures")[0]
+                    for part in np.array_split(missing, -(-len(missing) // TAKE_ROWS))
+                ]
+            )
+            rows = np.concatenate([self.rows, missing])
+            order = np.argsort(rows, kind="stable")
+            self.rows, self.sig = rows[order], np.concatenate([self.sig, sig])[order]
+        return estimated_jaccard(self.sig, np.searchsorted(self.rows, pairs))

@@ -11,12 +11,13 @@ from hypothesis import strategies as st
 from corpuskit.dedup import Dedup, ExactDedup, LineDedup, MinHashDedup, SentenceDedup
 from corpuskit.dedup.normalize import Normalization
 from corpuskit.document import Document, docs_to_block
+from corpuskit.filters.base import as_string_array
 from corpuskit.step import RunContext
 
 
 def dropped(step: ExactDedup, docs: list[Document]) -> list[str]:
     table = docs_to_block(docs)
-    reasons = step.duplicates(table, RunContext(seed=0))
+    reasons = as_string_array(step.duplicates(table, RunContext(seed=0))).to_pylist()
     return [d.id for d, r in zip(docs, reasons, strict=True) if r is not None]
 
 

@@ -11,6 +11,7 @@ from corpuskit.dedup.lsh import connected_components
 from corpuskit.dedup.signatures import collision_probability, optimal_bands
 from corpuskit.document import Document, docs_to_block
 from corpuskit.errors import BuildError
+from corpuskit.filters.base import as_string_array
 from corpuskit.step import RunContext
 from tests.dedup.planted import Planted, planted_corpus, shingles
 
@@ -25,7 +26,7 @@ def table_of(planted: Planted, source: str = "s") -> pa.Table:
 
 
 def dropped_ids(step: MinHashDedup, table: pa.Table) -> set[str]:
-    reasons = step.duplicates(table, RunContext(seed=0))
+    reasons = as_string_array(step.duplicates(table, RunContext(seed=0))).to_pylist()
     return {i for i, r in zip(table["id"].to_pylist(), reasons, strict=True) if r is not None}
 
 

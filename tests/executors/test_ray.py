@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -92,9 +93,14 @@ def test_worker_killed_mid_build_is_retried(tmp_path: Path, corpus: Path, local_
     assert on_ray.manifest["totals"]["words"] == local.manifest["totals"]["words"] > 1990
 
 
-def test_minhash_signatures_on_ray_give_the_local_dedup(
-    tmp_path: Path, local_ray: None, caplog: pytest.LogCaptureFixture
+def test_minhash_hashes_on_ray_give_the_local_dedup(
+    tmp_path: Path,
+    local_ray: None,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # small blocks, so the few hundred candidate rows' signatures are spread over Ray too
+    monkeypatch.setattr("corpuskit.executors.ray_stage2.ROWS_PER_BLOCK", 100)
     paths = write_corpus(tmp_path / "corpus", files=3, lines=2000, seed=3)
     lines = paths[0].read_text(encoding="utf-8").splitlines()
     near = [f"{line} indeed" for line in lines[:400] if len(line.split()) >= 6]
@@ -106,8 +112,14 @@ def test_minhash_signatures_on_ray_give_the_local_dedup(
         on_ray = build(recipe, out=tmp_path / "ray", executor="ray", workers=2)
     local = build(recipe, out=tmp_path / "local", executor="local", workers=1)
     rows = {r["step"]: r for r in local.manifest["ledger"]}["minhash"]["docs_in"]
-    message = f"minhash signatures of {rows} rows computed on Ray Data in {rows // 2000} blocks"
-    assert message in [r.getMessage() for r in caplog.records]
+    messages = [r.getMessage() for r in caplog.records if "on Ray Data" in r.getMessage()]
+    assert len(messages) == 2, messages
+    assert re.fullmatch(
+        rf"minhash keys of {rows} rows computed on Ray Data in \d+ blocks", messages[0]
+    )
+    assert re.fullmatch(
+        r"minhash signatures of \d+ rows computed on Ray Data in \d+ blocks", messages[1]
+    )
     assert shard_hashes(on_ray.path) == shard_hashes(local.path)
     assert _without_run_details(on_ray.manifest) == _without_run_details(local.manifest)
     dropped = {r["step"]: r for r in local.manifest["ledger"]}["minhash"]["dropped"]

@@ -71,17 +71,19 @@ def test_a_block_split_across_batches_is_refused(tmp_path: object) -> None:
 @given(
     texts=st.lists(st.text(alphabet="ab cd\n", max_size=40), min_size=1, max_size=30),
     cut=st.integers(0, 30),
+    what=st.sampled_from(["keys", "signatures"]),
 )
-def test_signatures_of_any_split_equal_the_whole(texts: list[str], cut: int) -> None:
+def test_row_hashes_of_any_split_equal_the_whole(texts: list[str], cut: int, what: str) -> None:
     from corpuskit.dedup.minhash import MinHashDedup
-    from corpuskit.executors.ray_stage2 import ROW, SignatureBatch
+    from corpuskit.executors.ray_stage2 import ROW, HashBatch
 
     step = MinHashDedup(num_perm=16, ngram=2)
     table = pa.table({ROW: pa.array(range(len(texts)), pa.int64()), "text": texts})
     cut = min(cut, len(texts))
-    parts = [SignatureBatch(step)(table.slice(0, cut)), SignatureBatch(step)(table.slice(cut))]
-    joined = pa.concat_tables(parts)
-    whole_sig, whole_counts = step.signatures(table["text"])
+    batch = HashBatch(step, what)  # type: ignore[arg-type]
+    joined = pa.concat_tables([batch(table.slice(0, cut)), batch(table.slice(cut))])
+    whole, whole_counts = step.hash_rows(table["text"], what)  # type: ignore[arg-type]
+    assert whole.shape == (len(texts), step.band_rows()[0] if what == "keys" else 16)
     assert joined[ROW].to_pylist() == list(range(len(texts)))
-    assert joined["sig"].to_pylist() == whole_sig.tolist()
+    assert joined["hashes"].to_pylist() == whole.tolist()
     assert joined["count"].to_pylist() == whole_counts.tolist()
