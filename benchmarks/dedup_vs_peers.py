@@ -98,7 +98,9 @@ def run_corpuskit(folder: Path) -> dict[str, Any]:
     numpy_signatures(shingles, sh_offsets, NUM_PERM, 1)
     sig = time.perf_counter() - t0
     ids = table["id"].to_pylist()
-    dropped = {i for i, r in zip(ids, as_string_array(reasons).to_pylist(), strict=True) if r is not None}
+    dropped = {
+        i for i, r in zip(ids, as_string_array(reasons).to_pylist(), strict=True) if r is not None
+    }
     return {"e2e_s": e2e, "sig_s": sig, "sig_from_text_s": sig + prep, "dropped": sorted(dropped)}
 
 
