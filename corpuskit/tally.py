@@ -112,3 +112,16 @@ def _bits(chunk: pa.BooleanArray) -> np.ndarray:
         np.frombuffer(buffer, dtype=np.uint8), count=chunk.offset + len(chunk), bitorder="little"
     )
     return bits[chunk.offset :].view(bool)
+
+
+def distinct_sorted(values: np.ndarray) -> np.ndarray:
+    """``np.unique(values)`` (sorted distinct values, flattened), by sorting.
+
+    Since numpy 2.3 a plain ``np.unique`` first builds a hash table; for int64 keys with many
+    distinct values that measured 30-70x slower than a sort (1.6M values: 2.0 s against 0.03 s,
+    numpy 2.4.6). ``np.unique`` with ``return_index``/``return_counts`` still sorts.
+    """
+    out = np.sort(values, axis=None)
+    if len(out) > 1:
+        out = out[np.concatenate(([True], out[1:] != out[:-1]))]
+    return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from corpuskit.dedup.shingles import fmix64
+from corpuskit.tally import distinct_sorted
 
 
 def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
@@ -47,7 +48,7 @@ def candidate_pairs(keys: np.ndarray, eligible: np.ndarray) -> np.ndarray:
         head_pos = np.maximum.accumulate(np.where(same, 0, np.arange(len(same))))
         members = np.flatnonzero(same)
         band_codes = rows[order[head_pos[members]]] * n + rows[order[members]]
-        codes = np.union1d(codes, band_codes)
+        codes = distinct_sorted(np.concatenate([codes, band_codes]))
     if n == 0:
         return np.zeros((0, 2), dtype=np.int64)
     return np.stack([codes // n, codes % n], axis=1)

@@ -28,6 +28,7 @@ from corpuskit.dedup.shingles import char_hashes, shingle_hashes, token_hashes
 from corpuskit.dedup.signatures import Backend, optimal_bands, signatures
 from corpuskit.errors import MissingDependencyError
 from corpuskit.step import RunContext
+from corpuskit.tally import distinct_sorted
 
 MAX_PASSES = 8
 TAKE_ROWS = 1 << 17  # candidate rows whose texts are copied at once for re-hashing
@@ -188,16 +189,20 @@ class CandidateSignatures:
 
     def agreement(self, pairs: np.ndarray) -> np.ndarray:
         """MinHash's Jaccard estimate for each pair (share of equal signature values)."""
-        missing = np.setdiff1d(pairs, self.rows)
+        wanted = distinct_sorted(pairs)
+        held = np.searchsorted(self.rows, wanted)
+        known = held < len(self.rows)
+        known[known] = self.rows[held[known]] == wanted[known]
+        missing = wanted[~known]
         if len(missing):
+            rows = distinct_sorted(np.concatenate([self.rows, missing]))
+            sig = np.empty((len(rows), self.step.num_perm), dtype=np.uint32)
+            sig[np.searchsorted(rows, self.rows)] = self.sig
+            self.sig = sig  # the old matrix is freed before the new rows are hashed
+            at = np.searchsorted(rows, missing)
             # a slice of rows' texts at a time: the candidates can be most of the corpus
-            sig = np.concatenate(
-                [
-                    self.compute(self.step, self.texts.take(pa.array(part)), "signatures")[0]
-                    for part in np.array_split(missing, -(-len(missing) // TAKE_ROWS))
-                ]
-            )
-            rows = np.concatenate([self.rows, missing])
-            order = np.argsort(rows, kind="stable")
-            self.rows, self.sig = rows[order], np.concatenate([self.sig, sig])[order]
+            for part in np.array_split(np.arange(len(missing)), -(-len(missing) // TAKE_ROWS)):
+                texts = self.texts.take(pa.array(missing[part]))
+                sig[at[part]] = self.compute(self.step, texts, "signatures")[0]
+            self.rows = rows
         return estimated_jaccard(self.sig, np.searchsorted(self.rows, pairs))

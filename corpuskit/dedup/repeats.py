@@ -33,7 +33,7 @@ from corpuskit.dedup.segments import (
     segment_spans,
 )
 from corpuskit.step import RunContext
-from corpuskit.tally import column_values
+from corpuskit.tally import column_values, distinct_sorted
 from corpuskit.words import count_words_array
 
 
@@ -116,7 +116,7 @@ class _RepeatedSegments(RankedDedup):
         return cut_segments(
             table,
             rows,
-            np.unique(scan.doc_of[remove]),
+            distinct_sorted(scan.doc_of[remove]),
             self.unit,
             lambda doc, n: remove[first[doc] : first[doc] + n].tolist(),
             lambda _doc: self.reason,

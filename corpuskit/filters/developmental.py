@@ -25,6 +25,7 @@ from corpuskit.filters.textops import (
     text_column,
 )
 from corpuskit.filters.wordlists import FileFilter, load_word_list
+from corpuskit.tally import distinct_sorted
 
 
 def _letter_words(texts: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]:
@@ -89,7 +90,7 @@ class TypeTokenRatioFilter(Filter, kind="type_token_ratio"):
         rows = np.repeat(np.arange(block.num_rows), np.diff(offsets))[has_letters]
         ids = np.asarray(pc.dictionary_encode(bare.filter(pa.array(has_letters))).indices, np.int64)
         tokens = np.bincount(rows, minlength=block.num_rows)
-        distinct_pairs = np.unique(rows * (int(ids.max(initial=0)) + 1) + ids)
+        distinct_pairs = distinct_sorted(rows * (int(ids.max(initial=0)) + 1) + ids)
         types = np.bincount(
             distinct_pairs // (int(ids.max(initial=0)) + 1), minlength=block.num_rows
         )

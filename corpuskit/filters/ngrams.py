@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpuskit.filters.textops import Split, char_lengths
+from corpuskit.tally import distinct_sorted
 
 MODULI = (2_147_483_629, 2_147_483_587)  # primes below 2**31: products fit in int64
 BASES = (1_000_003, 999_983)
@@ -120,7 +121,7 @@ def _repeated(keys: np.ndarray) -> np.ndarray:
     positions cheaply, and a binary search confirms only the preselected ones.
     """
     ordered = np.sort(keys)
-    twice = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    twice = distinct_sorted(ordered[1:][ordered[1:] == ordered[:-1]])
     mask = np.zeros(len(keys), dtype=bool)
     if not len(twice):
         return mask
