@@ -9,14 +9,20 @@ import time
 import psutil
 
 
-def run_measured(code: str, *, env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """(seconds, peak MiB of the process tree, stdout) for ``python -c code``."""
+def run_measured(
+    code: str, *, env: dict[str, str] | None = None, cwd: str | None = None
+) -> tuple[float, float, str]:
+    """(seconds, peak MiB of the process tree, stdout) for ``python -c code``.
+
+    ``python -c`` puts the working directory first on ``sys.path``: give ``cwd`` when
+    ``PYTHONPATH`` must decide which corpuskit is imported."""
     start = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-c", code],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,
+        cwd=cwd,
         text=True,
     )
     root = psutil.Process(proc.pid)

@@ -52,7 +52,7 @@ print(json.dumps({{"words": r.manifest["totals"]["words"], "docs": r.manifest["t
 def measure(tree: Path, step: str, paths: list[str], out: Path) -> dict[str, float]:
     code = BUILD.format(paths=json.dumps(paths), dedup=json.dumps(STEPS[step]), out=out)
     env = {**os.environ, "PYTHONPATH": str(tree.resolve())}
-    seconds, peak, stdout = run_measured(code, env=env)
+    seconds, peak, stdout = run_measured(code, env=env, cwd=str(out.parent))
     return {"seconds": seconds, "peak": peak, **json.loads(stdout.strip().splitlines()[-1])}
 
 

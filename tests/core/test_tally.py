@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from corpuskit import assemble
 from corpuskit.memory import build_memory_pool
 from corpuskit.shards import ShardRows
-from corpuskit.tally import column_values, gather_values, sums_by
+from corpuskit.tally import column_values, distinct_sorted, gather_values, sums_by
 
 
 def chunked_table(columns: dict[str, list], cuts: list[int]) -> pa.Table:
@@ -179,3 +179,19 @@ def test_column_values_reads_bools_with_offsets_and_nulls_and_joins_number_chunk
     assert column_values(numbers).tolist() == [4, 5, 6]
     assert column_values(pa.chunked_array([], pa.bool_())).tolist() == []
     assert column_values(pa.array(["a", None])).tolist() == ["a", None]  # pyarrow's conversion
+
+
+@given(
+    st.lists(st.integers(-(2**63), 2**63 - 1), max_size=40),
+    st.sampled_from([np.int64, np.uint8, np.float64]),
+)
+def test_distinct_sorted_equals_np_unique(values: list[int], dtype: type) -> None:
+    array = np.array(values, dtype=np.int64).astype(dtype)
+    assert np.array_equal(distinct_sorted(array), np.unique(array))
+    assert distinct_sorted(array).dtype == array.dtype
+
+
+def test_distinct_sorted_flattens_like_np_unique() -> None:
+    pairs = np.array([[3, 1], [1, 3], [2, 2]], dtype=np.int64)
+    assert distinct_sorted(pairs).tolist() == [1, 2, 3]
+    assert distinct_sorted(np.zeros(0, dtype=np.int64)).tolist() == []
