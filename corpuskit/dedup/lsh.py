@@ -54,12 +54,20 @@ def candidate_pairs(keys: np.ndarray, eligible: np.ndarray) -> np.ndarray:
     return np.stack([codes // n, codes % n], axis=1)
 
 
-def estimated_jaccard(signatures: np.ndarray, pairs: np.ndarray, chunk: int = 65536) -> np.ndarray:
-    """Share of equal signature values for each pair: MinHash's estimate of Jaccard similarity."""
+def estimated_jaccard(
+    signatures: np.ndarray, pairs: np.ndarray, chunk_bytes: int = 1 << 21
+) -> np.ndarray:
+    """Share of equal signature values for each pair: MinHash's estimate of Jaccard similarity.
+
+    Pairs go a chunk at a time, so the gathered signature rows take about ``chunk_bytes`` a side.
+    """
     out = np.empty(len(pairs), dtype=np.float64)
+    chunk = max(1, chunk_bytes // max(1, signatures.shape[1] * signatures.itemsize))
     for lo in range(0, len(pairs), chunk):
         p = pairs[lo : lo + chunk]
-        out[lo : lo + chunk] = (signatures[p[:, 0]] == signatures[p[:, 1]]).mean(axis=1)
+        equal = signatures[p[:, 0]] == signatures[p[:, 1]]
+        # a count, not equal.mean(): that made a float64 copy of the (chunk, num_perm) array
+        out[lo : lo + chunk] = np.count_nonzero(equal, axis=1) / signatures.shape[1]
     return out
 
 

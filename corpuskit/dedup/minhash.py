@@ -24,6 +24,7 @@ from corpuskit.dedup.lsh import band_keys, candidate_pairs, connected_components
 from corpuskit.dedup.normalize import Normalization
 from corpuskit.dedup.report import cluster_report, publish_report
 from corpuskit.dedup.rewrite import row_chunks
+from corpuskit.dedup.segments import content_keys, group_keys
 from corpuskit.dedup.shingles import char_hashes, shingle_hashes, token_hashes
 from corpuskit.dedup.signatures import Backend, optimal_bands, signatures
 from corpuskit.errors import MissingDependencyError
@@ -31,7 +32,7 @@ from corpuskit.step import RunContext
 from corpuskit.tally import distinct_sorted
 
 MAX_PASSES = 8
-TAKE_ROWS = 1 << 17  # candidate rows whose texts are copied at once for re-hashing
+TAKE_ROWS = 1 << 17  # candidate rows whose texts are copied at once (grouping, re-hashing)
 Found = tuple[np.ndarray, np.ndarray, dict[str, Any]]
 Hashes = Literal["keys", "signatures"]
 RowHashes = Callable[
@@ -177,14 +178,19 @@ class MinHashDedup(ClusterDedup, kind="minhash"):
 class CandidateSignatures:
     """Full signatures of the rows that LSH proposes, hashed when first asked for and kept.
 
-    A later pass only proposes pairs among rows that already shared a bucket (buckets lose
-    members as rows are dropped, never gain them), so the rows hashed for the first pass are
-    usually all that is ever needed; any others are hashed and merged in.
+    Rows with the same normalised text have the same signature, so the candidate rows are first
+    grouped by a 128-bit key of their normalised text (as ``exact`` groups documents) and one
+    signature is hashed and held per group: where most candidates are copies of a few lines,
+    the step hashes and holds a signature per distinct text, not per row. A later pass only
+    proposes pairs among rows that already shared a bucket (buckets lose members as rows are
+    dropped, never gain them), so the first pass's rows are usually all that is ever needed;
+    any others are grouped and hashed in the same way.
     """
 
     def __init__(self, step: MinHashDedup, texts: pa.Array | pa.ChunkedArray, compute: RowHashes):
         self.step, self.texts, self.compute = step, texts, compute
-        self.rows = np.zeros(0, dtype=np.int64)
+        self.rows = np.zeros(0, dtype=np.int64)  # ascending candidate rows
+        self.slot = np.zeros(0, dtype=np.int64)  # per row: its signature's index in ``sig``
         self.sig = np.zeros((0, step.num_perm), dtype=np.uint32)
 
     def agreement(self, pairs: np.ndarray) -> np.ndarray:
@@ -193,16 +199,31 @@ class CandidateSignatures:
         held = np.searchsorted(self.rows, wanted)
         known = held < len(self.rows)
         known[known] = self.rows[held[known]] == wanted[known]
-        missing = wanted[~known]
-        if len(missing):
-            rows = distinct_sorted(np.concatenate([self.rows, missing]))
-            sig = np.empty((len(rows), self.step.num_perm), dtype=np.uint32)
-            sig[np.searchsorted(rows, self.rows)] = self.sig
-            self.sig = sig  # the old matrix is freed before the new rows are hashed
-            at = np.searchsorted(rows, missing)
-            # a slice of rows' texts at a time: the candidates can be most of the corpus
-            for part in np.array_split(np.arange(len(missing)), -(-len(missing) // TAKE_ROWS)):
-                texts = self.texts.take(pa.array(missing[part]))
-                sig[at[part]] = self.compute(self.step, texts, "signatures")[0]
-            self.rows = rows
-        return estimated_jaccard(self.sig, np.searchsorted(self.rows, pairs))
+        if not known.all():
+            self.add(wanted[~known])
+        return estimated_jaccard(self.sig, self.slot[np.searchsorted(self.rows, pairs)])
+
+    def add(self, missing: np.ndarray) -> None:
+        """Group the ascending ``missing`` rows by normalised text; hash one row per group."""
+        keys = np.empty((len(missing), 2), dtype=np.uint64)
+        for part in _slices(len(missing)):  # a slice of texts at a time: maybe most of a corpus
+            texts = self.texts.take(pa.array(missing[part]))
+            keys[part] = content_keys(self.step.normalization.apply(texts))
+        group = group_keys(keys)  # numbered 0, 1, ... by key
+        del keys
+        first = np.unique(group, return_index=True)[1]  # a row of each group, in group order
+        sig = np.empty((len(first), self.step.num_perm), dtype=np.uint32)
+        for part in _slices(len(first)):
+            texts = self.texts.take(pa.array(missing[first[part]]))
+            sig[part] = self.compute(self.step, texts, "signatures")[0]
+        rows = distinct_sorted(np.concatenate([self.rows, missing]))
+        slot = np.empty(len(rows), dtype=np.int64)
+        slot[np.searchsorted(rows, self.rows)] = self.slot
+        slot[np.searchsorted(rows, missing)] = len(self.sig) + group
+        self.rows, self.slot = rows, slot
+        self.sig = np.concatenate([self.sig, sig]) if len(self.sig) else sig
+
+
+def _slices(n: int) -> list[np.ndarray]:
+    """Index ranges of at most ``TAKE_ROWS`` covering ``range(n)``."""
+    return np.array_split(np.arange(n), -(-n // TAKE_ROWS)) if n else []

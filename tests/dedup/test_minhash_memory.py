@@ -114,6 +114,33 @@ def test_memory_stays_below_the_signature_matrix(monkeypatch: pytest.MonkeyPatch
     assert peak < 0.75 * matrix_bytes, f"peak {peak / 2**20:.1f} MiB"
 
 
+def test_copies_share_one_held_signature(monkeypatch: pytest.MonkeyPatch) -> None:
+    """20,000 rows that are copies of 200 texts (differing in case and spacing only): every row
+    is a candidate, but the step hashes and holds one signature per normalised text, so its
+    peak stays below the candidates' signatures alone (20 MiB at 256 permutations; the step
+    that held one per row, and compared pairs through float64 copies, peaked at 69 MiB here)."""
+    rng = random.Random(5)
+    words = [f"w{i}" for i in range(500)]
+    distinct = [" ".join(rng.choice(words) for _ in range(10)) for _ in range(200)]
+    texts = [
+        rng.choice(distinct).upper() if i % 2 else "  " + rng.choice(distinct)
+        for i in range(20_000)
+    ]
+    table = docs_to_block(Document(f"d{i:06d}", t, "s") for i, t in enumerate(texts))
+    step = MinHashDedup(threshold=0.7, num_perm=256)
+    monkeypatch.setattr(rewrite_module, "CHUNK_ROWS", 2000)
+    run(step, table.slice(0, 10))
+    tracemalloc.start()
+    try:
+        reasons, report = run(step, table)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert sum(r is None for r in reasons) == len({t.lower().strip() for t in texts}) == 200
+    assert report["docs_removed"] == 20_000 - 200
+    assert peak < 0.75 * table.num_rows * 256 * 4, f"peak {peak / 2**20:.1f} MiB"
+
+
 def test_reasons_are_an_arrow_array_not_a_python_list(planted: Planted) -> None:
     table = docs_to_block(Document(i, t, "s") for i, t in planted.docs)
     reasons = MinHashDedup().duplicates(table, RunContext(seed=0))
