@@ -130,16 +130,20 @@ class MinHashDedup(ClusterDedup, kind="minhash"):
             counts[start:stop] = count
         return out, counts
 
-    def near_duplicates(self, texts: pa.Array | pa.ChunkedArray, canon: pa.Table) -> Found:
-        """(drop mask, cluster label per row, LSH statistics) for rows in canonical order.
+    def near_duplicates(self, table: pa.Table, order: np.ndarray) -> Found:
+        """(drop mask, cluster label per row, LSH statistics), rows numbered in canonical order.
 
-        Each bucket joins its members to its first row, so two kept rows that share a bucket
-        may never have been compared; passes repeat over the kept rows until none is dropped,
-        which makes the step idempotent.
+        Row ``i`` of the canonical order is ``table`` row ``order[i]``; the table itself is not
+        reordered (a copy as large as the corpus). Each bucket joins its members to its first
+        row, so two kept rows that share a bucket may never have been compared; passes repeat
+        over the kept rows until none is dropped, which makes the step idempotent.
         """
         compute = row_hashes.get() or MinHashDedup.hash_rows
-        keys, counts = compute(self, texts, "keys")
-        candidates = CandidateSignatures(self, texts, compute)
+        keys, counts = compute(self, table["text"], "keys")
+        for band in range(keys.shape[1]):  # into canonical order, a band at a time (no copy)
+            keys[:, band] = keys[order, band]
+        counts = counts[order]
+        candidates = CandidateSignatures(self, table["text"], order, compute)
         bands, rows = self.band_rows()
         n = len(counts)
         drop = np.zeros(n, dtype=bool)
@@ -154,7 +158,8 @@ class MinHashDedup(ClusterDedup, kind="minhash"):
             if len(pairs) == 0:
                 break
             found.append(pairs)
-            newly = self.resolve(canon, connected_components(n, pairs)) & ~drop
+            newly = self.resolve(table, connected_components(n, pairs)[inverse(order)])
+            newly = newly[order] & ~drop
             if not newly.any():
                 break
             drop |= newly
@@ -167,12 +172,20 @@ class MinHashDedup(ClusterDedup, kind="minhash"):
         sub = table.take(pa.array(rows)) if len(rows) != table.num_rows else table
         # canonical order: by id (then text), so clusters do not depend on arrival order
         order = pc.sort_indices(sub, sort_keys=[("id", "ascending"), ("text", "ascending")])
-        canon = sub.take(order)
-        drop_canon, labels, stats = self.near_duplicates(canon["text"], canon)
-        publish_report(ctx, self.kind, {**cluster_report(canon, labels, drop_canon), **stats})
-        drop = np.empty(len(drop_canon), dtype=bool)
-        drop[order.to_numpy()] = drop_canon
+        order = order.to_numpy()
+        drop_canon, labels, stats = self.near_duplicates(sub, order)
+        back = inverse(order)
+        drop, labels = drop_canon[back], labels[back]
+        report = cluster_report(sub, labels, drop, order=order)
+        publish_report(ctx, self.kind, {**report, **stats})
         return reasons_at(rows[drop], table.num_rows, "dup_near")
+
+
+def inverse(order: np.ndarray) -> np.ndarray:
+    """The inverse permutation: ``values[inverse(order)]`` puts canonical values in table rows."""
+    back = np.empty(len(order), dtype=np.int64)
+    back[order] = np.arange(len(order))
+    return back
 
 
 class CandidateSignatures:
@@ -187,8 +200,15 @@ class CandidateSignatures:
     any others are grouped and hashed in the same way.
     """
 
-    def __init__(self, step: MinHashDedup, texts: pa.Array | pa.ChunkedArray, compute: RowHashes):
-        self.step, self.texts, self.compute = step, texts, compute
+    def __init__(
+        self,
+        step: MinHashDedup,
+        texts: pa.Array | pa.ChunkedArray,
+        order: np.ndarray,
+        compute: RowHashes,
+    ):
+        """``texts`` in table order; candidate ``i`` (canonical) is text ``order[i]``."""
+        self.step, self.texts, self.order, self.compute = step, texts, order, compute
         self.rows = np.zeros(0, dtype=np.int64)  # ascending candidate rows
         self.slot = np.zeros(0, dtype=np.int64)  # per row: its signature's index in ``sig``
         self.sig = np.zeros((0, step.num_perm), dtype=np.uint32)
@@ -207,14 +227,14 @@ class CandidateSignatures:
         """Group the ascending ``missing`` rows by normalised text; hash one row per group."""
         keys = np.empty((len(missing), 2), dtype=np.uint64)
         for part in _slices(len(missing)):  # a slice of texts at a time: maybe most of a corpus
-            texts = self.texts.take(pa.array(missing[part]))
+            texts = self.texts.take(pa.array(self.order[missing[part]]))
             keys[part] = content_keys(self.step.normalization.apply(texts))
         group = group_keys(keys)  # numbered 0, 1, ... by key
         del keys
         first = np.unique(group, return_index=True)[1]  # a row of each group, in group order
         sig = np.empty((len(first), self.step.num_perm), dtype=np.uint32)
         for part in _slices(len(first)):
-            texts = self.texts.take(pa.array(missing[first[part]]))
+            texts = self.texts.take(pa.array(self.order[missing[first[part]]]))
             sig[part] = self.compute(self.step, texts, "signatures")[0]
         rows = distinct_sorted(np.concatenate([self.rows, missing]))
         slot = np.empty(len(rows), dtype=np.int64)

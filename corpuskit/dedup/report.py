@@ -42,17 +42,22 @@ def removed_by_source(table: pa.Table, drop: np.ndarray) -> dict[str, dict[str, 
     return {s: {"docs": sums[(s,)][0], "words": sums[(s,)][1]} for (s,) in sorted(sums)}
 
 
-def cluster_report(table: pa.Table, cluster: np.ndarray, drop: np.ndarray) -> dict[str, Any]:
+def cluster_report(
+    table: pa.Table, cluster: np.ndarray, drop: np.ndarray, order: np.ndarray | None = None
+) -> dict[str, Any]:
     """Cluster sizes, the largest clusters with examples, and removals per source.
 
-    ``cluster`` holds a cluster label per row (-1 or a unique label: a singleton). Only the rows
-    shown as examples become Python objects: a build's whole text column never does.
+    ``cluster`` holds a cluster label per row (-1 or a unique label: a singleton). A cluster's
+    kept row shown is its first in ``order`` (row indices; default: table order), which matters
+    where a cluster keeps several (``scope: cross_source``). Only the rows shown as examples
+    become Python objects: a build's whole text column never does.
     """
     drop = np.asarray(drop, dtype=bool)
     labels, inverse, sizes = np.unique(cluster, return_inverse=True, return_counts=True)
     multi = (sizes >= 2) & (labels >= 0)
-    kept_rows = np.flatnonzero(~drop & multi[inverse])
-    # The first kept row of each cluster with one (rows ascend, so np.unique's first index).
+    keep = ~drop & multi[inverse]
+    kept_rows = order[keep[order]] if order is not None else np.flatnonzero(keep)
+    # The first kept row of each cluster with one (np.unique's first index in that order).
     candidates, first = np.unique(inverse[kept_rows], return_index=True)
     kept_of = kept_rows[first]
     ranked = pa.table(
