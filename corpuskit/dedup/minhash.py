@@ -1,10 +1,11 @@
 """The ``minhash`` dedup: near-duplicate documents by MinHash signatures and LSH banding.
 
 Memory is bounded by the number of documents, not by their signatures: rows are hashed a chunk at
-a time and only their LSH band keys (``bands`` × 8 bytes a row) are kept. Verification needs the
-full signatures of candidate rows only, so those are hashed again (a chunk at a time) when the
-buckets have named them. The whole signature matrix (``num_perm`` × 4 bytes a row, 512 with the
-defaults) is never held: at 100M words of line-level text it would not fit in memory.
+a time and only their LSH band keys (``bands`` × 8 bytes a row) are kept, and rows are numbered
+in id order without copying the table. Verification needs the full signatures of candidate rows
+only; those are grouped by normalised text and hashed again, one per distinct text. The whole
+signature matrix (``num_perm`` × 4 bytes a row, 512 with the defaults) is never held: at 100M
+words of line-level text it would not fit in memory.
 """
 
 from __future__ import annotations
