@@ -92,6 +92,22 @@ def test_candidate_pairs_join_each_bucket_to_its_first_row(
     assert [tuple(p) for p in pairs.tolist()] == sorted(expected)
 
 
+def measured_run(
+    texts: list[str], monkeypatch: pytest.MonkeyPatch
+) -> tuple[list[str | None], dict[str, object], int]:
+    """(reasons, report, tracemalloc peak) of a 256-permutation minhash over ``texts``."""
+    table = docs_to_block(Document(f"d{i:06d}", t, "s") for i, t in enumerate(texts))
+    monkeypatch.setattr(rewrite_module, "CHUNK_ROWS", 2000)
+    step = MinHashDedup(threshold=0.7, num_perm=256)
+    run(step, table.slice(0, 10))  # one-time imports and caches (~24 MiB) are not the step's
+    tracemalloc.start()
+    try:
+        reasons, report = run(step, table)
+        return reasons, report, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 def test_memory_stays_below_the_signature_matrix(monkeypatch: pytest.MonkeyPatch) -> None:
     """20,000 distinct 12-word documents and 500 near copies: the whole (rows, 256) uint32
     matrix is 20 MiB (and the old band-key step copied it to uint64, 40 MiB more)."""
@@ -99,19 +115,9 @@ def test_memory_stays_below_the_signature_matrix(monkeypatch: pytest.MonkeyPatch
     words = [f"w{i}" for i in range(5000)]
     texts = [" ".join(rng.choice(words) for _ in range(12)) for _ in range(20_000)]
     texts += [t + " again" for t in texts[:500]]
-    table = docs_to_block(Document(f"d{i:06d}", t, "s") for i, t in enumerate(texts))
-    matrix_bytes = table.num_rows * 256 * 4
-    monkeypatch.setattr(rewrite_module, "CHUNK_ROWS", 2000)
-    step = MinHashDedup(threshold=0.7, num_perm=256)
-    run(step, table.slice(0, 10))  # one-time imports and caches (~24 MiB) are not the step's
-    tracemalloc.start()
-    try:
-        reasons, _ = run(step, table)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    reasons, _, peak = measured_run(texts, monkeypatch)
     assert sum(r == "dup_near" for r in reasons) >= 480  # the copies are found
-    assert peak < 0.75 * matrix_bytes, f"peak {peak / 2**20:.1f} MiB"
+    assert peak < 0.75 * len(texts) * 256 * 4, f"peak {peak / 2**20:.1f} MiB"
 
 
 def test_copies_share_one_held_signature(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -126,19 +132,10 @@ def test_copies_share_one_held_signature(monkeypatch: pytest.MonkeyPatch) -> Non
         rng.choice(distinct).upper() if i % 2 else "  " + rng.choice(distinct)
         for i in range(20_000)
     ]
-    table = docs_to_block(Document(f"d{i:06d}", t, "s") for i, t in enumerate(texts))
-    step = MinHashDedup(threshold=0.7, num_perm=256)
-    monkeypatch.setattr(rewrite_module, "CHUNK_ROWS", 2000)
-    run(step, table.slice(0, 10))
-    tracemalloc.start()
-    try:
-        reasons, report = run(step, table)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    reasons, report, peak = measured_run(texts, monkeypatch)
     assert sum(r is None for r in reasons) == len({t.lower().strip() for t in texts}) == 200
     assert report["docs_removed"] == 20_000 - 200
-    assert peak < 0.75 * table.num_rows * 256 * 4, f"peak {peak / 2**20:.1f} MiB"
+    assert peak < 0.75 * len(texts) * 256 * 4, f"peak {peak / 2**20:.1f} MiB"
 
 
 def test_reasons_are_an_arrow_array_not_a_python_list(planted: Planted) -> None:
