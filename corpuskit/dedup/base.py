@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field
 
-from corpuskit.dedup.rewrite import Rewrite, apply_rewrite
+from corpuskit.dedup.rewrite import Rewrite, apply_rewrite, take_rows
 from corpuskit.errors import BuildError
 from corpuskit.filters.base import as_string_array
 from corpuskit.step import CheckContext, RunContext, Step
@@ -150,10 +150,15 @@ class ClusterDedup(RankedDedup):
     )
 
     def resolve(self, table: pa.Table, cluster: np.ndarray) -> np.ndarray:
-        """Boolean mask of rows to drop, given a cluster label per row (-1: in no cluster)."""
+        """Boolean mask of rows to drop, given a cluster label per row (-1: in no cluster).
+
+        Only rows that share a cluster can be dropped, so only those are ranked (a sort by
+        cluster, ranks, id and text): in a corpus with few duplicates that is a small share.
+        """
         n = table.num_rows
+        drop = np.zeros(n, dtype=bool)
         if n == 0:
-            return np.zeros(0, dtype=bool)
+            return drop
         cluster = cluster.astype(np.int64).copy()
         singles = cluster < 0
         cluster[singles] = cluster.max(initial=-1) + 1 + np.arange(int(singles.sum()))
@@ -161,27 +166,33 @@ class ClusterDedup(RankedDedup):
         src = _stable_codes(source_codes)
         if self.scope == "within_source":
             cluster = cluster * (int(src.max(initial=0)) + 1) + src
-        source_rank, synth_rank = self.rank_columns(table)
+        _, members, sizes = np.unique(cluster, return_inverse=True, return_counts=True)
+        rows = np.flatnonzero(sizes[members] >= 2)
+        if len(rows) == 0:
+            return drop
+        shared = take_rows(table.select(["id", "text", "source", "meta"]), rows)
+        source_rank, synth_rank = self.rank_columns(shared)
+        cluster = cluster[rows]
         keyed = pa.table(
             {
                 "cluster": cluster,
                 "source_rank": source_rank,
                 "synth_rank": synth_rank,
-                "id": table["id"],
-                "text": table["text"],
+                "id": shared["id"],
+                "text": shared["text"],
             }
         )
         order = pc.sort_indices(keyed, sort_keys=[(c, "ascending") for c in keyed.column_names])
         order = order.to_numpy()
         sorted_cluster = cluster[order]
-        head = np.ones(n, dtype=bool)
+        head = np.ones(len(rows), dtype=bool)
         head[1:] = sorted_cluster[1:] != sorted_cluster[:-1]
-        rep_of_sorted = order[np.maximum.accumulate(np.where(head, np.arange(n), 0))]
-        rep = np.empty(n, dtype=np.int64)
-        rep[order] = rep_of_sorted
-        drop = rep != np.arange(n)
+        rep_of_sorted = order[np.maximum.accumulate(np.where(head, np.arange(len(rows)), 0))]
+        rep = np.empty(len(rows), dtype=np.int64)
+        rep[order] = rows[rep_of_sorted]
+        drop[rows] = rep != rows
         if self.scope == "cross_source":
-            drop &= src != src[rep]
+            drop[rows] &= src[rows] != src[rep]
         return drop
 
 
