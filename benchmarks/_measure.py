@@ -39,3 +39,21 @@ def run_measured(
     if proc.returncode != 0:
         raise RuntimeError(f"benchmark command failed:\n{err[-3000:]}")
     return elapsed, peak / 2**20, out
+
+
+def own_peak_mib() -> float:
+    """Peak resident memory of this process since it started (MiB).
+
+    Reads VmHWM from /proc (Linux): the high-water mark of this process's own memory, which exec
+    resets. ``getrusage(...).ru_maxrss`` is not that: a child started with fork + exec inherits
+    the parent's value, so a benchmark child reported its parent's size whenever that was larger.
+    """
+    import resource
+    from pathlib import Path
+
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

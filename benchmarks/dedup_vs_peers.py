@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,8 @@ import pyarrow.parquet as pq
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+from _measure import own_peak_mib  # noqa: E402
 
 NUM_PERM, NGRAM, THRESHOLD = 128, 5, 0.8
 
@@ -90,6 +91,8 @@ def run_corpuskit(folder: Path) -> dict[str, Any]:
     t0 = time.perf_counter()
     reasons = step.duplicates(table, RunContext(seed=0))
     e2e = time.perf_counter() - t0
+    # the step's peak (table loaded + dedup); the signature timings below hold a whole matrix
+    step_peak = own_peak_mib()
     t0 = time.perf_counter()
     units, offsets = token_hashes(Normalization().apply(table["text"]))
     shingles, sh_offsets = shingle_hashes(units, offsets, NGRAM)
@@ -101,7 +104,13 @@ def run_corpuskit(folder: Path) -> dict[str, Any]:
     dropped = {
         i for i, r in zip(ids, as_string_array(reasons).to_pylist(), strict=True) if r is not None
     }
-    return {"e2e_s": e2e, "sig_s": sig, "sig_from_text_s": sig + prep, "dropped": sorted(dropped)}
+    return {
+        "e2e_s": e2e,
+        "sig_s": sig,
+        "sig_from_text_s": sig + prep,
+        "dropped": sorted(dropped),
+        "peak_rss_mb": step_peak,
+    }
 
 
 def run_rensa(folder: Path) -> dict[str, Any]:
@@ -234,7 +243,7 @@ METHODS = {
 
 def child(method: str, folder: Path) -> None:
     result = METHODS[method](folder)
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result.setdefault("peak_rss_mb", own_peak_mib())
     print("RESULT " + json.dumps(result))
 
 
