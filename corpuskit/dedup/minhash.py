@@ -145,6 +145,7 @@ class MinHashDedup(ClusterDedup, kind="minhash"):
             keys[:, band] = keys[order, band]
         counts = counts[order]
         candidates = CandidateSignatures(self, table["text"], order, compute)
+        back = inverse(order)  # canonical values -> table rows, for the keep rule
         bands, rows = self.band_rows()
         n = len(counts)
         drop = np.zeros(n, dtype=bool)
@@ -159,7 +160,7 @@ class MinHashDedup(ClusterDedup, kind="minhash"):
             if len(pairs) == 0:
                 break
             found.append(pairs)
-            newly = self.resolve(table, connected_components(n, pairs)[inverse(order)])
+            newly = self.resolve(table, connected_components(n, pairs)[back])
             newly = newly[order] & ~drop
             if not newly.any():
                 break
