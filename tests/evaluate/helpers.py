@@ -6,6 +6,7 @@ import gzip
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import torch
 from tokenizers import (
@@ -146,8 +147,8 @@ def save_tiny_bert(
     return folder
 
 
-def minicons_masked(folder: Path):
-    """minicons' MaskedLMScorer on ``folder``.
+def minicons_masked(folder: Path, **model_options: Any):
+    """minicons' MaskedLMScorer on ``folder`` (options go to ``from_pretrained``).
 
     minicons 0.3.39 calls ``tokenizer.batch_encode_plus``, which transformers 5 removed; calling
     the tokenizer is what that method did, so we give minicons the same callable under that name.
@@ -157,10 +158,10 @@ def minicons_masked(folder: Path):
 
     tok = AutoTokenizer.from_pretrained(folder)
     tok.batch_encode_plus = tok.__call__
-    return scorer.MaskedLMScorer(str(folder), "cpu", tokenizer=tok)
+    return scorer.MaskedLMScorer(str(folder), "cpu", tokenizer=tok, **model_options)
 
 
-def minicons_causal(folder: Path):
+def minicons_causal(folder: Path, **model_options: Any):
     from minicons import scorer
 
-    return scorer.IncrementalLMScorer(str(folder), "cpu")
+    return scorer.IncrementalLMScorer(str(folder), "cpu", **model_options)

@@ -6,6 +6,7 @@ written straight from the definition, and the gpt export against minicons on its
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Literal
 
@@ -13,7 +14,8 @@ import numpy as np
 import pytest
 import torch
 
-from tests.evaluate.helpers import OWN_TEXT, minicons_causal
+from tests.evaluate.helpers import OWN_TEXT, minicons_causal, minicons_masked
+from trainers.evaluate.errors import ScoringModelError
 from trainers.evaluate.models import load_scoring_model
 from trainers.evaluate.scorer import MinimalPairScorer
 from trainers.models import ModelArgs, build_model, export
@@ -83,6 +85,50 @@ def test_gpt_export_matches_minicons_on_its_hf_copy(exports: dict[str, Path]) ->
     ours = MinimalPairScorer(load_scoring_model(folder)).sentence_scores(SENTENCES)
     theirs = minicons_causal(folder).sequence_score(SENTENCES, reduction=lambda x: x.sum(0).item())
     np.testing.assert_allclose(ours, theirs, atol=1e-4, rtol=0)
+
+
+def _sum(x: torch.Tensor) -> float:
+    return x.sum(0).item()
+
+
+@pytest.mark.parametrize("arch", ["ltgbert", "gptbert"])
+def test_encoder_exports_match_minicons_masked_pll(arch: str, exports: dict[str, Path]) -> None:
+    """minicons reads the HF copy (remote code) as a BERT; ours: masked PLL or mntp."""
+    folder = exports[arch]
+    ours = MinimalPairScorer(load_scoring_model(folder)).sentence_scores(SENTENCES)
+    masked = minicons_masked(folder, trust_remote_code=True)
+    theirs = masked.sequence_score(SENTENCES, reduction=_sum)
+    np.testing.assert_allclose(ours, theirs, atol=1e-4, rtol=0)
+
+
+def test_gptbert_export_matches_minicons_causal(exports: dict[str, Path]) -> None:
+    folder = exports["gptbert"]
+    model = load_scoring_model(folder)
+    ours = MinimalPairScorer(model, mode="causal").sentence_scores(SENTENCES)
+    theirs = minicons_causal(folder, trust_remote_code=True).sequence_score(
+        SENTENCES, reduction=_sum
+    )
+    np.testing.assert_allclose(ours, theirs, atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize("arch", ["ltgbert", "gptbert"])
+def test_encoder_export_scores_as_a_plain_hf_folder(
+    arch: str, exports: dict[str, Path], tmp_path: Path
+) -> None:
+    """Without trainers.json the folder is an HF model whose code runs only when allowed."""
+    folder = Path(shutil.copytree(exports[arch], tmp_path / arch))
+    (folder / "trainers.json").unlink()
+    with pytest.raises(ScoringModelError) as info:
+        load_scoring_model(folder)
+    assert str(info.value) == (
+        f"{folder / 'config.json'}: the model's code is saved in its folder (config.json has an "
+        "auto_map) and running it was not allowed "
+        "(hint: pass trust_remote_code=True if you trust the .py files next to config.json)"
+    )
+    hf = load_scoring_model(folder, trust_remote_code=True)
+    assert (hf.kind, hf.objective) == ("hf", "masked")
+    ours = MinimalPairScorer(load_scoring_model(exports[arch])).sentence_scores(SENTENCES)
+    np.testing.assert_allclose(MinimalPairScorer(hf).sentence_scores(SENTENCES), ours, atol=1e-5)
 
 
 @pytest.mark.parametrize("compute", ["tf32", "bf16"])

@@ -36,7 +36,7 @@ PYTHON_BLOCKS = {
     "tutorial.md": 1,  # same
     "shard-format.md": 1,  # same
     "writing-a-filter.md": 6,  # tests/filters/test_docs_writing_a_filter.py
-    "training.md": 1,  # test_training_python_runs (slow)
+    "training.md": 2,  # test_training_python_runs (slow); tests/trainers/test_hf_export.py
     "generators.md": 1,  # test_generators_python_runs (slow)
 }
 # Every ```yaml block, by page: validated by the test named after the page.

@@ -83,9 +83,16 @@ def resolve_device(device: str) -> torch.device:
 
 
 def load_scoring_model(
-    model: str | Path | tuple[nn.Module, Any], *, objective: str | None = None
+    model: str | Path | tuple[nn.Module, Any],
+    *,
+    objective: str | None = None,
+    trust_remote_code: bool = False,
 ) -> ScoringModel:
-    """A :class:`ScoringModel` from a path (run ``model/`` or HF folder) or (module, tokenizer)."""
+    """A :class:`ScoringModel` from a path (run ``model/`` or HF folder) or (module, tokenizer).
+
+    ``trust_remote_code`` lets transformers run the model code saved in an HF folder (as
+    LTG-BERT and GPT-BERT are shared, and as our encoder exports load without ``trainers``).
+    """
     if isinstance(model, tuple):
         module, tokenizer = model
         found = objective or getattr(module, "objective", None) or _objective_of_hf(module.config)
@@ -97,10 +104,10 @@ def load_scoring_model(
         module, tokenizer = load_model(path)
         found = objective or str(module.objective)
         return ScoringModel(module, tokenizer, found, str(path), "trainers")
-    return _load_hf(path, objective)
+    return _load_hf(path, objective, trust_remote_code)
 
 
-def _load_hf(path: Path, objective: str | None) -> ScoringModel:
+def _load_hf(path: Path, objective: str | None, trust_remote_code: bool) -> ScoringModel:
     if not path.is_dir():
         raise ScoringModelError(
             f"model folder does not exist (looked for {path})", location=str(path)
@@ -121,7 +128,23 @@ def _load_hf(path: Path, objective: str | None) -> ScoringModel:
         AutoTokenizer,
     )
 
-    config = AutoConfig.from_pretrained(path, local_files_only=True)
+    hf_options: dict[str, Any] = {"local_files_only": True, "trust_remote_code": trust_remote_code}
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+
+    saved = json.loads(config_file.read_text())
+    # Code in the folder runs only when allowed; a known model_type loads without it.
+    if (
+        "auto_map" in saved
+        and saved.get("model_type") not in CONFIG_MAPPING
+        and not trust_remote_code
+    ):
+        raise ScoringModelError(
+            "the model's code is saved in its folder (config.json has an auto_map) and running "
+            "it was not allowed",
+            hint="pass trust_remote_code=True if you trust the .py files next to config.json",
+            location=str(config_file),
+        )
+    config = AutoConfig.from_pretrained(path, **hf_options)
     found = objective or _objective_of_hf(config)
     if found not in ("causal", "masked"):
         raise ScoringModelError(
@@ -129,8 +152,8 @@ def _load_hf(path: Path, objective: str | None) -> ScoringModel:
             location=str(config_file),
         )
     auto = AutoModelForCausalLM if found == "causal" else AutoModelForMaskedLM
-    module = auto.from_pretrained(path, local_files_only=True, dtype=torch.float32)
-    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    module = auto.from_pretrained(path, dtype=torch.float32, **hf_options)
+    tokenizer = AutoTokenizer.from_pretrained(path, **hf_options)
     return ScoringModel(module.eval(), tokenizer, found, str(path), "hf")
 
 

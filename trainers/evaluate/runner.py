@@ -139,8 +139,13 @@ def evaluate(
     data_root: Path | None = None,
     settings: EvalSettings | None = None,
     cache_dir: Path | None = None,
+    trust_remote_code: bool = False,
 ) -> EvalReport:
-    """Score ``model`` on ``tasks`` (names, task YAMLs or .jsonl files); cached in ``cache_dir``."""
+    """Score ``model`` on ``tasks`` (names, task YAMLs or .jsonl files); cached in ``cache_dir``.
+
+    ``trust_remote_code``: for an HF folder whose model code is saved with it (see
+    :func:`~trainers.evaluate.models.load_scoring_model`).
+    """
     settings = settings or EvalSettings()
     specs = [resolve_task(t) for t in tasks]
     key = eval_key(specs, settings)
@@ -153,7 +158,8 @@ def evaluate(
     if isinstance(model, ScoringModel):
         scoring = model
     else:
-        scoring = load_scoring_model(model).to(settings.device)
+        scoring = load_scoring_model(model, trust_remote_code=trust_remote_code)
+        scoring = scoring.to(settings.device)
     results = [_run_task(scoring, spec, data_root, settings) for spec in specs]
     if path is not None:
         _write_json(

@@ -2,29 +2,35 @@
 
 An exported ``model/`` folder holds the HF tokenizer, ``trainers.json`` (arch, objective, shape) and
 the weights. ``gpt`` is written as a ``LlamaForCausalLM`` with ``save_pretrained`` (loads with
-``transformers.AutoModelForCausalLM``); the encoders are written as ``model.safetensors`` and load
-with :func:`load_model`, which returns the trainer's own module for every arch.
+``transformers.AutoModelForCausalLM``). The encoders are written with ``save_pretrained`` from
+the classes in :mod:`trainers.models.hf_encoder`, whose source goes into the folder too, so they
+load with ``AutoModelForMaskedLM`` (and ``gptbert`` also ``AutoModelForCausalLM``) given
+``trust_remote_code=True``. :func:`load_model` returns the trainer's own module for every arch.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_model
+from safetensors.torch import load_file
 from torch import nn
 from transformers import PreTrainedTokenizerFast
 
 from trainers.errors import ModelLoadError
+from trainers.models import hf_encoder
 from trainers.models.gpt import GPT
 from trainers.models.layers import ModelArgs
 from trainers.models.ltgbert import GPTBERT, LTGBERT
 from trainers.tokenizer import BOS, EOS, PAD, load_tokenizer
 
 ARCHS: dict[str, type[nn.Module]] = {"gpt": GPT, "ltgbert": LTGBERT, "gptbert": GPTBERT}
-EXPORT_FORMAT = 1
+# 2: encoders written by save_pretrained (weights under ``model.``, remote code alongside).
+EXPORT_FORMAT = 2
+READABLE_FORMATS = (1, 2)
 
 
 def build_model(args: ModelArgs) -> nn.Module:
@@ -49,13 +55,13 @@ def export(model: nn.Module, tokenizer: PreTrainedTokenizerFast, folder: Path) -
     copy = build_model(args)  # a CPU fp32 copy: the trained module stays where it is
     copy.load_state_dict({k: v.detach().float().cpu() for k, v in model.state_dict().items()})
     model = copy
-    if args.arch == "gpt":
-        from transformers.utils import logging as hf_logging
+    from transformers.utils import logging as hf_logging
 
-        hf_logging.disable_progress_bar()  # one bar per tiny file is noise in run logs
+    hf_logging.disable_progress_bar()  # one bar per tiny file is noise in run logs
+    if args.arch == "gpt":
         to_llama(model).save_pretrained(folder)
     else:
-        save_model(model, str(folder / "model.safetensors"))
+        _export_encoder(model, folder)
     (folder / "trainers.json").write_text(json.dumps(meta, indent=2) + "\n")
     tokenizer.save_pretrained(folder)
 
@@ -67,9 +73,9 @@ def load_model(path: str | Path) -> tuple[nn.Module, PreTrainedTokenizerFast]:
     if not meta_path.is_file():
         raise ModelLoadError(f"{folder} is not an exported trainers model (no trainers.json)")
     meta = json.loads(meta_path.read_text())
-    if meta.get("format") != EXPORT_FORMAT:
+    if meta.get("format") not in READABLE_FORMATS:
         raise ModelLoadError(
-            f"{meta_path}: export format {meta.get('format')} is not {EXPORT_FORMAT}",
+            f"{meta_path}: export format {meta.get('format')} is not one of {READABLE_FORMATS}",
             hint="re-export the run with this version of trainers",
         )
     args = ModelArgs(**meta["args"])
@@ -78,11 +84,31 @@ def load_model(path: str | Path) -> tuple[nn.Module, PreTrainedTokenizerFast]:
         state = from_llama_state(load_file(str(folder / "model.safetensors")), args)
         model.load_state_dict(state)
     else:
-        state = load_file(str(folder / "model.safetensors"))
+        # Format 2 keeps the weights under the HF wrapper's ``model.``; format 1 did not.
+        saved = load_file(str(folder / "model.safetensors"))
+        state = {k.removeprefix(f"{hf_encoder.BASE_PREFIX}."): v for k, v in saved.items()}
         if args.tie_embeddings:
             state["lm_head.weight"] = state["embed_tokens.weight"]
         model.load_state_dict(state)
     return model.eval(), load_tokenizer(folder)
+
+
+def _export_encoder(model: nn.Module, folder: Path) -> None:
+    """``save_pretrained`` of the HF class, with its source files and ``auto_map`` alongside."""
+    args: ModelArgs = model.args  # type: ignore[assignment]
+    classes = dict(hf_encoder.AUTO_MAP[args.arch])
+    config = getattr(hf_encoder, classes.pop("AutoConfig"))(
+        **{k: v for k, v in args.to_dict().items() if k != "rope_theta"}
+    )
+    config.auto_map = {
+        "AutoConfig": f"hf_encoder.{type(config).__name__}",
+        **{auto: f"hf_encoder.{name}" for auto, name in classes.items()},
+    }
+    hf = getattr(hf_encoder, next(iter(classes.values())))(config)
+    hf.model.load_state_dict(model.state_dict())
+    hf.save_pretrained(folder)
+    for name in hf_encoder.SOURCE_FILES:
+        shutil.copyfile(Path(hf_encoder.__file__).with_name(name), folder / name)
 
 
 def llama_config(args: ModelArgs) -> Any:

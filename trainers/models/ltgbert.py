@@ -20,7 +20,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from trainers.models.layers import GEGLU, ModelArgs, attention_mask_for, init_weights
+# Relative on purpose: an encoder export copies this file and layers.py next to its weights
+# (see hf_encoder.py), where the package is not `trainers`.
+from .layers import GEGLU, ModelArgs, attention_mask_for, init_weights
 
 
 class RelativeAttention(nn.Module):
