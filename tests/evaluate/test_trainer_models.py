@@ -111,6 +111,30 @@ def test_gptbert_export_matches_minicons_causal(exports: dict[str, Path]) -> Non
     np.testing.assert_allclose(ours, theirs, atol=1e-4, rtol=0)
 
 
+@pytest.mark.parametrize("arch", ["gpt", "gptbert"])
+def test_causal_exports_match_lm_eval_harness(arch: str, exports: dict[str, Path]) -> None:
+    """lm-evaluation-harness' HF backend loads the export (gptbert through its saved code) and
+    its loglikelihood of a continuation is the sum of our log-probs of those tokens."""
+    pytest.importorskip("lm_eval")
+    from lm_eval.api.instance import Instance
+    from lm_eval.models.huggingface import HFLM
+
+    folder = exports[arch]
+    harness = HFLM(
+        pretrained=str(folder), backend="causal", device="cpu", batch_size=4, trust_remote_code=True
+    )
+    pairs = [("The cat", " sees the dog."), ("A dog", " sings a song .")]
+    requests = [Instance("loglikelihood", {}, pair, i) for i, pair in enumerate(pairs)]
+    theirs = [logprob for logprob, _greedy in harness.loglikelihood(requests)]
+    model = load_scoring_model(folder)
+    scorer = MinimalPairScorer(model, mode="causal")
+    ours = []
+    for context, continuation in pairs:
+        n = len(model.tokenizer(continuation, add_special_tokens=False).input_ids)
+        ours.append(scorer.token_logprobs([context + continuation])[0][-n:].sum())
+    np.testing.assert_allclose(theirs, ours, atol=1e-4, rtol=0)
+
+
 @pytest.mark.parametrize("arch", ["ltgbert", "gptbert"])
 def test_encoder_export_scores_as_a_plain_hf_folder(
     arch: str, exports: dict[str, Path], tmp_path: Path
