@@ -1,4 +1,4 @@
-"""``corpuskit score`` and ``corpuskit leaderboard`` (plugged in via ``corpuskit.commands``).
+"""``corpuskit score``, ``evaluate`` and ``leaderboard`` (plugged in via ``corpuskit.commands``).
 
 No logic here: :func:`trainers.score.score` runs the stages, :mod:`trainers.leaderboard` and
 :mod:`trainers.evaluate.report` render. User errors print one line and exit 2.
@@ -7,6 +7,7 @@ No logic here: :func:`trainers.score.score` runs the stages, :mod:`trainers.lead
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -14,6 +15,20 @@ from rich.table import Table
 from corpuskit.cli_common import console, data_root_option, user_errors
 
 DB_HELP = "SQLite leaderboard file"
+# Options that `score` and `evaluate` share (one definition, the same help in both).
+TASKS = typer.Option("blimp", "--tasks", help="comma-separated tasks, task YAMLs or .jsonl")
+LIMIT = typer.Option(None, "--limit", help="pairs per task file (a quick subset)")
+MODE = typer.Option("auto", "--mode", help="auto | causal | masked | mntp")
+REDUCTION = typer.Option("sum", "--reduction", help="sum | mean of token log-probs")
+PRECISION = typer.Option("float32", "--precision", help="float32 | float64 log-softmax")
+COMPUTE = typer.Option(
+    "fp32", "--compute", help="fp32 | tf32 | bf16 forward pass (pair tasks; fp32 is exact)"
+)
+FINETUNE = typer.Option(
+    [], "--finetune-set", help="fine-tuning override key=value, e.g. max_train=64 (repeatable)"
+)
+DEVICE = typer.Option("auto", "--device", help="evaluate on auto | cpu | cuda")
+DB = typer.Option(Path("leaderboard.sqlite"), "--db", help=DB_HELP)
 
 
 @user_errors
@@ -26,46 +41,30 @@ def score_command(
     seed: int | None = typer.Option(
         None, "--seed", help="training seed (default: the config's); one leaderboard row per seed"
     ),
-    tasks: str = typer.Option(
-        "blimp", "--tasks", help="comma-separated tasks, task YAMLs or .jsonl"
-    ),
+    tasks: str = TASKS,
     budget: int | None = typer.Option(None, "--budget", help="override the recipe's word budget"),
-    limit: int | None = typer.Option(None, "--limit", help="pairs per task file (a quick subset)"),
-    mode: str = typer.Option("auto", "--mode", help="auto | causal | masked | mntp"),
-    reduction: str = typer.Option("sum", "--reduction", help="sum | mean of token log-probs"),
-    precision: str = typer.Option("float32", "--precision", help="float32 | float64 log-softmax"),
-    compute: str = typer.Option(
-        "fp32", "--compute", help="fp32 | tf32 | bf16 forward pass (pair tasks; fp32 is exact)"
-    ),
-    finetune: list[str] = typer.Option(
-        [], "--finetune-set", help="fine-tuning override key=value, e.g. max_train=64 (repeatable)"
-    ),
-    device: str = typer.Option("auto", "--device", help="evaluate on auto | cpu | cuda"),
+    limit: int | None = LIMIT,
+    mode: str = MODE,
+    reduction: str = REDUCTION,
+    precision: str = PRECISION,
+    compute: str = COMPUTE,
+    finetune: list[str] = FINETUNE,
+    device: str = DEVICE,
     data_root: Path | None = data_root_option(),
     out: Path = typer.Option(Path("out"), "--out", help="build output folder"),
     runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="training runs folder"),
-    db: Path = typer.Option(Path("leaderboard.sqlite"), "--db", help=DB_HELP),
+    db: Path = DB,
 ) -> None:
     """Build → train → evaluate a recipe (each stage cached) and write a leaderboard row."""
-    from trainers.evaluate.compute import check_compute
-    from trainers.evaluate.runner import EvalSettings
     from trainers.score import score
 
-    settings = EvalSettings(
-        limit=limit,
-        mode=_choice("--mode", mode, ("auto", "causal", "masked", "mntp")),  # type: ignore[arg-type]
-        reduction=_choice("--reduction", reduction, ("sum", "mean")),  # type: ignore[arg-type]
-        precision=_choice("--precision", precision, ("float32", "float64")),  # type: ignore[arg-type]
-        compute=check_compute(compute, location="--compute"),
-        finetune=_finetune_overrides(finetune),
-        device=device,
-    )
+    settings = _settings(limit, mode, reduction, precision, compute, finetune, device)
     outcome = score(
         recipe,
         train,
         overrides=overrides,
         seed=seed,
-        tasks=[t.strip() for t in tasks.split(",") if t.strip()],
+        tasks=_task_list(tasks),
         budget=budget,
         data_root=data_root,
         out=out,
@@ -78,20 +77,105 @@ def score_command(
     typer.echo(f"build  {outcome.build_path}  [{reuse[outcome.build_cached]}]")
     typer.echo(f"train  {outcome.run_dir}  [{reuse[outcome.train_cached]}]")
     typer.echo(f"eval   {outcome.eval.path}  [{reuse[outcome.eval.cached]}]")
+    _print_results(outcome.eval.results)
+    _print_row(outcome.db, outcome.key)
+
+
+@user_errors
+def evaluate_command(
+    model: Path = typer.Argument(..., help="a saved HF model folder, a run's model/ or the run"),
+    tasks: str = TASKS,
+    objective: str | None = typer.Option(
+        None, "--objective", help="causal | masked, for an HF model its config does not tell"
+    ),
+    trust_remote_code: bool = typer.Option(
+        False, "--trust-remote-code", help="run the model code saved in the folder (if trusted)"
+    ),
+    limit: int | None = LIMIT,
+    mode: str = MODE,
+    reduction: str = REDUCTION,
+    precision: str = PRECISION,
+    compute: str = COMPUTE,
+    finetune: list[str] = FINETUNE,
+    device: str = DEVICE,
+    data_root: Path | None = data_root_option(),
+    cache_dir: Path | None = typer.Option(
+        None, "--cache-dir", help="keep results here, per model digest (default: no cache)"
+    ),
+    name: str | None = typer.Option(
+        None, "--leaderboard", help="also record the scores as a leaderboard row of this name"
+    ),
+    db: Path = DB,
+) -> None:
+    """Score any saved model on the tasks (a baseline to compare recipes with)."""
+    from trainers.model_eval import evaluate_model
+
+    if objective is not None:
+        _choice("--objective", objective, ("causal", "masked"))
+    outcome = evaluate_model(
+        model,
+        _task_list(tasks),
+        data_root=data_root,
+        settings=_settings(limit, mode, reduction, precision, compute, finetune, device),
+        objective=objective,
+        trust_remote_code=trust_remote_code,
+        cache_dir=cache_dir,
+        leaderboard_name=name,
+        db=db,
+    )
+    cached = "cached" if outcome.eval.cached else "done"
+    typer.echo(f"model  {outcome.path}  [{outcome.objective}, digest {outcome.digest}]")
+    typer.echo(f"eval   {outcome.eval.path or '(not cached)'}  [{cached}]")
+    _print_results(outcome.eval.results)
+    if outcome.key is not None and outcome.db is not None:
+        _print_row(outcome.db, outcome.key)
+
+
+def _task_list(tasks: str) -> list[str]:
+    return [t.strip() for t in tasks.split(",") if t.strip()]
+
+
+def _settings(
+    limit: int | None,
+    mode: str,
+    reduction: str,
+    precision: str,
+    compute: str,
+    finetune: list[str],
+    device: str,
+) -> Any:
+    """EvalSettings from the shared options (located one-line errors for bad values)."""
+    from trainers.evaluate.compute import check_compute
+    from trainers.evaluate.runner import EvalSettings
+
+    return EvalSettings(
+        limit=limit,
+        mode=_choice("--mode", mode, ("auto", "causal", "masked", "mntp")),  # type: ignore[arg-type]
+        reduction=_choice("--reduction", reduction, ("sum", "mean")),  # type: ignore[arg-type]
+        precision=_choice("--precision", precision, ("float32", "float64")),  # type: ignore[arg-type]
+        compute=check_compute(compute, location="--compute"),
+        finetune=_finetune_overrides(finetune),
+        device=device,
+    )
+
+
+def _print_results(results: list[Any]) -> None:
     table = Table("task", "version", "score %", "pairs/examples", "ties")
-    for r in outcome.eval.results:
+    for r in results:
         table.add_row(r.task, str(r.version), f"{100 * r.score:.1f}", str(r.n), str(r.ties))
     console.print(table)
-    k = outcome.key
+
+
+def _print_row(db: Path, k: Any) -> None:
     typer.echo(
-        f"row    {outcome.db}: recipe {k.recipe_hash} · train {k.train_hash} · "
+        f"row    {db}: recipe {k.recipe_hash} · train {k.train_hash} · "
         f"eval {k.eval_version} · seed {k.seed}"
     )
 
 
 @user_errors
 def leaderboard_command(
-    db: Path = typer.Option(Path("leaderboard.sqlite"), "--db", help=DB_HELP),
+    db: Path = DB,
     report: Path | None = typer.Option(
         None, "--report", help="also write a self-contained HTML page"
     ),
@@ -152,4 +236,5 @@ def _choice(option: str, value: str, allowed: tuple[str, ...]) -> str:
 
 def register(app: typer.Typer) -> None:
     app.command("score")(score_command)
+    app.command("evaluate")(evaluate_command)
     app.command("leaderboard")(leaderboard_command)

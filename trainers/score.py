@@ -72,7 +72,7 @@ def score(
 
     tasks = tasks or ["blimp"]
     settings = settings or EvalSettings()
-    root = Path(data_root) if data_root is not None else _default_root()
+    root = data_root_or_default(data_root)
     check_tasks(tasks, root)  # a broken task file fails before the build and the training
     recipe = Recipe.from_yaml(recipe_path)
     if budget is not None:
@@ -114,7 +114,10 @@ def check_tasks(tasks: list[str], data_root: Path | None) -> None:
             load_pairs(spec, data_root)
 
 
-def _default_root() -> Path | None:
+def data_root_or_default(data_root: str | Path | None) -> Path | None:
+    """The given data root, else the configured one (``CORPUSKIT_DATA``, ``../shared/data``)."""
+    if data_root is not None:
+        return Path(data_root)
     from corpuskit.datapaths import find_data_root
 
     return find_data_root(None)

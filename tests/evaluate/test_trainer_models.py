@@ -147,7 +147,8 @@ def test_encoder_export_scores_as_a_plain_hf_folder(
     assert str(info.value) == (
         f"{folder / 'config.json'}: the model's code is saved in its folder (config.json has an "
         "auto_map) and running it was not allowed "
-        "(hint: pass trust_remote_code=True if you trust the .py files next to config.json)"
+        "(hint: if you trust the .py files next to config.json, pass trust_remote_code=True "
+        "(corpuskit evaluate: --trust-remote-code))"
     )
     hf = load_scoring_model(folder, trust_remote_code=True)
     assert (hf.kind, hf.objective) == ("hf", "masked")

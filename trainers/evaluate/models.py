@@ -141,7 +141,8 @@ def _load_hf(path: Path, objective: str | None, trust_remote_code: bool) -> Scor
         raise ScoringModelError(
             "the model's code is saved in its folder (config.json has an auto_map) and running "
             "it was not allowed",
-            hint="pass trust_remote_code=True if you trust the .py files next to config.json",
+            hint="if you trust the .py files next to config.json, pass trust_remote_code=True "
+            "(corpuskit evaluate: --trust-remote-code)",
             location=str(config_file),
         )
     config = AutoConfig.from_pretrained(path, **hf_options)
@@ -151,6 +152,9 @@ def _load_hf(path: Path, objective: str | None, trust_remote_code: bool) -> Scor
             f"objective {found!r} is not scorable for a plain HF model (causal or masked)",
             location=str(config_file),
         )
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # a bar per weights file is noise in a score's output
     auto = AutoModelForCausalLM if found == "causal" else AutoModelForMaskedLM
     module = auto.from_pretrained(path, dtype=torch.float32, **hf_options)
     tokenizer = AutoTokenizer.from_pretrained(path, **hf_options)
