@@ -23,7 +23,7 @@ HASH_EXCLUDED = frozenset(
 )
 # Fields added after runs were published, hashed only when set: at their default they leave the
 # hash (and so every existing run directory and leaderboard key) as it was before they existed.
-HASHED_WHEN_SET = {"loss_chunk_tokens": 0}
+HASHED_WHEN_SET = {"loss_chunk_tokens": 0, "rel_buckets": "clip"}
 # torch.compile modes beyond plain `on` (opt-in); the first two capture CUDA graphs.
 COMPILE_MODES = ("reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 CUDA_GRAPH_MODES = frozenset(COMPILE_MODES[:2])
@@ -46,6 +46,12 @@ class TrainConfig(BaseModel):
     dropout: float = Field(0.0, ge=0, lt=1, description="dropout on residual branches")
     rope_theta: float = Field(10_000.0, gt=0, description="RoPE base (gpt)")
     rel_positions: int = Field(32, ge=1, description="clipped relative distance (ltgbert, gptbert)")
+    rel_buckets: Literal["clip", "log"] = Field(
+        "clip",
+        description="relative distances past rel_positions: clip to it, or log buckets up to "
+        "block_size as LTG-BERT/DeBERTa (exact within (rel_positions+1)//2; rel_positions=31 "
+        "gives LTG-BERT's 63 buckets)",
+    )
     tie_embeddings: bool = Field(True, description="share input embedding and output head")
     # tokenizer (BPE for gpt/gptbert, WordPiece for ltgbert unless set)
     vocab_size: int = Field(8192, ge=64, description="tokenizer vocabulary = embedding rows")

@@ -148,3 +148,22 @@ def test_the_training_docs_example_loads_an_encoder(finished_runs: dict[str, Pat
     exec(source.replace("runs/quickstart/<hash>/<config-hash>/model", str(folder)), namespace)
     assert type(namespace["model"]).__name__ == "LTGBERTForMaskedLM"
     assert namespace["tokenizer"].mask_token_id == 4  # type: ignore[attr-defined]
+
+
+def test_log_bucket_encoder_round_trips_through_auto_class(
+    finished_runs: dict[str, Path], tmp_path: Path
+) -> None:
+    from trainers.models import build_model, export
+
+    ours, tok = load_model(finished_runs["ltgbert"] / "model")
+    args = ours.args.__class__(**{**ours.args.to_dict(), "rel_positions": 7, "rel_buckets": "log"})
+    torch.manual_seed(3)
+    model = build_model(args).eval()
+    export(model, tok, tmp_path / "log")
+    assert json.loads((tmp_path / "log" / "config.json").read_text())["rel_buckets"] == "log"
+    hf = AutoModelForMaskedLM.from_pretrained(tmp_path / "log", trust_remote_code=True).eval()
+    again, _ = load_model(tmp_path / "log")
+    ids = torch.randint(5, args.vocab_size, (2, 40))  # distances far past the exact range
+    with torch.no_grad():
+        assert torch.allclose(hf(ids).logits, model(ids), atol=1e-5)
+        assert torch.equal(again(ids), model(ids))

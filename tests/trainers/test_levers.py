@@ -142,6 +142,8 @@ def test_new_fields_keep_existing_hashes_until_set() -> None:
     assert tiny_config("loss_chunk_tokens=0").hash == base.hash
     assert tiny_config("loss_chunk_tokens=512").hash != base.hash
     assert tiny_config("compile=max-autotune-no-cudagraphs").hash != base.hash
+    assert tiny_config("rel_buckets=clip").hash == base.hash
+    assert tiny_config("rel_buckets=log").hash != base.hash
     assert "loss_chunk_tokens: 0" in base.to_yaml()  # the resolved config still shows it
 
 

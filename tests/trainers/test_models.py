@@ -120,3 +120,49 @@ def test_hybrid_batch_mixes_objectives_at_the_exact_ratio() -> None:
     assert torch.equal(
         batch.targets[masked][:, :-1][target_at[:, :-1]], blocks[masked, 1:-1][target_at[:, :-1]]
     )
+
+
+def _deberta_buckets(distances: torch.Tensor, bucket_size: int, max_position: int) -> torch.Tensor:
+    """DeBERTa-v2's make_log_bucket_position (as LTG-BERT uses it), written from its formula.
+
+    In float64: the original runs in float32, where the longest distance can round one bucket
+    past the table (ratio 1 + ε, ceil(mid - 1 + ε) = mid) for some block sizes (128, here).
+    """
+    sign = torch.sign(distances)
+    mid = bucket_size // 2
+    near = (distances < mid) & (distances > -mid)
+    abs_pos = torch.where(near, torch.tensor(mid - 1), distances.abs()).double()
+    ratio = torch.log(abs_pos / mid) / torch.log(
+        torch.tensor((max_position - 1) / mid, dtype=torch.float64)
+    )
+    log_pos = torch.ceil(ratio * (mid - 1)) + mid
+    return torch.where(abs_pos <= mid, distances.double(), log_pos * sign).long()
+
+
+@pytest.mark.parametrize(("R", "block"), [(31, 512), (31, 128), (15, 256), (7, 64)])
+def test_log_buckets_are_deberta_ltgbert_buckets(R: int, block: int) -> None:  # noqa: N803
+    from trainers.models.ltgbert import relative_index
+
+    idx = relative_index(block, R, "log", block, torch.device("cpu"))[0, 0]  # (T, T)
+    distance = torch.arange(block)[None, :] - torch.arange(block)[:, None]
+    expected = _deberta_buckets(distance, R + 1, block)
+    assert torch.equal(idx - R, expected)
+    # Exact up to mid, symmetric, never decreasing with distance, the longest one on R.
+    row = (idx[0] - R).tolist()  # distances 0..block-1
+    mid = (R + 1) // 2
+    assert row[: mid + 1] == list(range(mid + 1))
+    assert row == sorted(row) and row[-1] == R
+    assert torch.equal(idx - R, -(idx - R).T)
+
+
+def test_log_buckets_only_change_long_distances() -> None:
+    # Up to mid = 4 both schemes give every distance its own embedding; past R = 7 clip repeats
+    # the last one while log buckets keep telling distances apart.
+    clip, log = _model("ltgbert", rel_positions=7), _model("ltgbert", rel_positions=7)
+    log = build_model(ModelArgs(**{**clip.args.to_dict(), "rel_buckets": "log"})).eval()
+    log.load_state_dict(clip.state_dict())
+    with torch.no_grad():
+        short = torch.randint(5, 97, (1, 5))
+        assert torch.equal(clip(short), log(short))
+        long = torch.randint(5, 97, (1, 30))
+        assert not torch.allclose(clip(long), log(long))

@@ -164,3 +164,13 @@ def test_resume_with_another_tokenizer_is_refused(tiny_build: Path, tmp_path: Pa
     assert "its tokenizer" in message and message.endswith("(or pass --no-resume))")
     assert "\n" not in message
     assert (train(tiny_build, config, tmp_path, resume=False) / "metrics.json").is_file()
+
+
+def test_ltgbert_with_log_buckets_trains(tiny_build: Path, tmp_path: Path) -> None:
+    # tiny.yaml's block of 32 with rel_positions=7: distances 5..31 share log buckets.
+    config = tiny_config("arch=ltgbert", "rel_positions=7", "rel_buckets=log")
+    run = train(tiny_build, config, tmp_path)
+    losses = [r["loss"] for r in _log(run) if "loss" in r]
+    assert sum(losses[-3:]) / 3 < 0.7 * sum(losses[:3]) / 3
+    model, _ = load_model(run / "model")
+    assert (model.args.rel_positions, model.args.rel_buckets) == (7, "log")

@@ -58,11 +58,12 @@ class CorpuskitEncoderConfig(PretrainedConfig):
         dropout: float = 0.0,
         rel_positions: int = 32,
         tie_embeddings: bool = True,
+        rel_buckets: str = "clip",
         **kwargs: Any,
     ):
         self.arch, self.vocab_size, self.n_layer, self.n_head = arch, vocab_size, n_layer, n_head
         self.d_model, self.d_ff, self.block_size = d_model, d_ff, block_size
-        self.dropout, self.rel_positions = dropout, rel_positions
+        self.dropout, self.rel_positions, self.rel_buckets = dropout, rel_positions, rel_buckets
         kwargs.setdefault("pad_token_id", 0)
         kwargs.setdefault("bos_token_id", 2)
         kwargs.setdefault("eos_token_id", 3)
@@ -81,6 +82,7 @@ class CorpuskitEncoderConfig(PretrainedConfig):
             block_size=self.block_size,
             dropout=self.dropout,
             rel_positions=self.rel_positions,
+            rel_buckets=self.rel_buckets,
             tie_embeddings=self.tie_word_embeddings,
         )
 

@@ -27,6 +27,7 @@ class ModelArgs:
     rope_theta: float = 10_000.0
     rel_positions: int = 32
     tie_embeddings: bool = True
+    rel_buckets: str = "clip"  # or "log" (ltgbert.relative_index); exports before it: clip
 
     @classmethod
     def from_config(cls, config: Any) -> ModelArgs:
@@ -42,6 +43,7 @@ class ModelArgs:
             rope_theta=config.rope_theta,
             rel_positions=config.rel_positions,
             tie_embeddings=config.tie_embeddings,
+            rel_buckets=config.rel_buckets,
         )
 
     def to_dict(self) -> dict[str, Any]:

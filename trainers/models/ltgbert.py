@@ -1,9 +1,10 @@
 """``ltgbert`` (masked LM) and ``gptbert`` (hybrid causal + masked) on one LTG-BERT-style encoder.
 
 The encoder follows LTG-BERT (Samuel et al. 2023) in compact form: no absolute positions but
-DeBERTa-style disentangled attention over clipped relative distances (content·content +
-content·position + position·content, scaled by 1/sqrt(3·head_dim)), NormFormer-style extra
-LayerNorms, GEGLU feed-forward layers, and a tied output head.
+DeBERTa-style disentangled attention over relative distances, clipped or in log buckets
+(``rel_buckets``): content·content + content·position + position·content, scaled by
+1/sqrt(3·head_dim); NormFormer-style extra LayerNorms, GEGLU feed-forward layers, and a tied
+output head.
 
 Reading the predictions:
 - ``LTGBERT``: bidirectional; ``logits[:, i]`` predicts the (masked) token at position ``i``.
@@ -12,9 +13,12 @@ Reading the predictions:
   masked next-token prediction ("mntp"): put ``tokenizer.mask_token_id`` at ``i``, read ``i - 1``.
 """
 
-# ruff: noqa: N806, N812  (nanoGPT house style: B, T, C shape names and F = functional)
+# ruff: noqa: N803, N806, N812  (nanoGPT house style: B, T, C shape names and F = functional)
 
 from __future__ import annotations
+
+import functools
+import math
 
 import torch
 import torch.nn.functional as F
@@ -23,6 +27,41 @@ from torch import nn
 # Relative on purpose: an encoder export copies this file and layers.py next to its weights
 # (see hf_encoder.py), where the package is not `trainers`.
 from .layers import GEGLU, ModelArgs, attention_mask_for, init_weights
+
+
+@functools.lru_cache(maxsize=16)
+def log_buckets(R: int, max_distance: int) -> tuple[int, ...]:
+    """Bucket of each distance 0..max_distance, DeBERTa-v2 / LTG-BERT style, in [0, R].
+
+    Distances up to ``mid = (R + 1) // 2`` keep their own bucket; longer ones share buckets that
+    widen logarithmically, ``max_distance`` landing on ``2·mid - 1`` (= R for odd R). Computed
+    with Python floats, so every device gets the same table.
+    """
+    mid = (R + 1) // 2
+    if max_distance <= mid:
+        return tuple(range(max_distance + 1))
+    scale = (mid - 1) / math.log(max_distance / mid)
+    return tuple(
+        d if d <= mid else mid + math.ceil(math.log(d / mid) * scale)
+        for d in range(max_distance + 1)
+    )
+
+
+def relative_index(
+    T: int, R: int, buckets: str, block_size: int, device: torch.device
+) -> torch.Tensor:
+    """(1, 1, T, T) row of the 2R+1 relative embeddings for query i and key j (distance j - i).
+
+    ``clip``: the distance clamped to ±R. ``log``: :func:`log_buckets` up to ``block_size - 1``
+    (beyond it, the last bucket).
+    """
+    arange = torch.arange(T, device=device)
+    rel = arange[None, :] - arange[:, None]  # (T, T)
+    if buckets == "log":
+        max_distance = max(block_size, T) - 1
+        table = torch.tensor(log_buckets(R, max_distance), device=device)
+        rel = rel.sign() * table[rel.abs()]
+    return (rel.clamp(-R, R) + R)[None, None]
 
 
 class RelativeAttention(nn.Module):
@@ -106,9 +145,8 @@ class Encoder(nn.Module):
         causal: bool | torch.Tensor,
     ) -> torch.Tensor:
         T, device = input_ids.shape[1], input_ids.device
-        R = self.args.rel_positions
-        arange = torch.arange(T, device=device)
-        idx = ((arange[None, :] - arange[:, None]).clamp(-R, R) + R)[None, None]  # (1, 1, T, T)
+        args = self.args
+        idx = relative_index(T, args.rel_positions, args.rel_buckets, args.block_size, device)
         allowed = attention_mask_for(T, attention_mask, doc_ids, causal, device)
         if allowed is None:  # plain full or causal attention
             allowed = torch.ones(T, T, dtype=torch.bool, device=device)
