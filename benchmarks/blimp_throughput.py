@@ -13,6 +13,7 @@ the same global TF32 matmul setting, so ours and theirs compare at equal matmul 
     python benchmarks/blimp_throughput.py                           # CPU, tiny, 1,000 pairs
     python benchmarks/blimp_throughput.py --objective masked
     python benchmarks/blimp_throughput.py --objective masked --compute bf16
+    python benchmarks/blimp_throughput.py --objective masked --arch ltgbert  # our LTG-BERT
     # GPU (H100 figures in docs/benchmarks.md): full BLiMP, a ~30M model
     python benchmarks/blimp_throughput.py --device cuda --size 30m --pairs 67000 --minicons-batch 64
     python benchmarks/blimp_throughput.py --device cuda --size 30m --pairs 67000 --objective masked
@@ -53,11 +54,13 @@ def blimp_pairs(root: Path, n: int) -> list[dict]:
     return blimp_subset(root, per_paradigm=-(-n // paradigms), total=n)
 
 
-def make_model(folder: Path, objective: str, size: str, texts: list[str]) -> None:
+def make_model(folder: Path, objective: str, size: str, texts: list[str], arch: str) -> None:
     layers, hidden, heads = SIZES[size]
     vocab = 16384 if size == "30m" else 2048
     shape = {"vocab_size": vocab, "layers": layers, "hidden": hidden, "heads": heads}
-    if objective == "causal":
+    if arch != "hf":
+        save_trainer_model(folder, arch, texts, **shape)
+    elif objective == "causal":
         save_tiny_gpt2(folder, texts, **shape)
     else:
         save_tiny_bert(folder, texts, intermediate=4 * hidden, **shape)
@@ -66,6 +69,29 @@ def make_model(folder: Path, objective: str, size: str, texts: list[str]) -> Non
     model = load_scoring_model(folder)
     params = sum(p.numel() for p in model.module.parameters())
     print(f"model: {objective} {size}, {params / 1e6:.1f}M params, vocab {len(model.tokenizer)}")
+
+
+def save_trainer_model(
+    folder: Path, arch: str, texts: list[str], vocab_size: int, layers: int, hidden: int, heads: int
+) -> None:
+    """Our own encoder, exported as training would (minicons loads it through its saved code)."""
+    from trainers.models import ModelArgs, build_model, export
+    from trainers.tokenizer import train_tokenizer, wrap
+
+    objective = "masked" if arch == "ltgbert" else "hybrid"
+    kind = "wordpiece" if arch == "ltgbert" else "bpe"
+    tok = wrap(train_tokenizer(iter(texts), kind, vocab_size, objective))
+    torch.manual_seed(0)
+    args = ModelArgs(
+        arch=arch,
+        vocab_size=len(tok),
+        n_layer=layers,
+        n_head=heads,
+        d_model=hidden,
+        d_ff=8 * hidden // 3,  # GEGLU: ≈ the parameters of a 4·hidden GELU FFN
+        block_size=128,
+    )
+    export(build_model(args).eval(), tok, folder)
 
 
 def run_ours(
@@ -107,9 +133,10 @@ def _time_minicons(
         peer = scorer.IncrementalLMScorer(str(folder), device)
         kw: dict = {"bos_token": True}
     else:
-        tok = AutoTokenizer.from_pretrained(folder)
+        # Our encoder exports carry their model code (auto_map); HF's BERT ignores the flag.
+        tok = AutoTokenizer.from_pretrained(folder, trust_remote_code=True)
         tok.batch_encode_plus = tok.__call__  # minicons 0.3.39 vs transformers 5 (same call)
-        peer = scorer.MaskedLMScorer(str(folder), device, tokenizer=tok)
+        peer = scorer.MaskedLMScorer(str(folder), device, tokenizer=tok, trust_remote_code=True)
         kw = {}
 
     def total(x: torch.Tensor) -> float:
@@ -141,6 +168,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--objective", choices=["causal", "masked"], default="causal")
     parser.add_argument("--size", choices=sorted(SIZES), default="tiny")
+    parser.add_argument(
+        "--arch",
+        choices=["hf", "ltgbert", "gptbert"],
+        default="hf",
+        help="hf: GPT-2 / BERT; ltgbert, gptbert: our encoders, masked reading (PLL / mntp)",
+    )
     parser.add_argument("--pairs", type=int, default=1000)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=1)
@@ -160,11 +193,13 @@ def main() -> None:
         "--data-root", type=Path, default=Path(os.environ.get("CORPUSKIT_DATA", "../shared/data"))
     )
     args = parser.parse_args()
+    if args.arch != "hf" and args.objective != "masked":
+        parser.error(f"--arch {args.arch} is scored by its masked reading: add --objective masked")
     torch.set_num_threads(args.threads)
     records = blimp_pairs(args.data_root, args.pairs)
     good, bad = [r["sentence_good"] for r in records], [r["sentence_bad"] for r in records]
     with tempfile.TemporaryDirectory() as tmp:
-        make_model(Path(tmp), args.objective, args.size, good + bad)
+        make_model(Path(tmp), args.objective, args.size, good + bad, args.arch)
         ours = exact = run_ours(Path(tmp), good, bad, args.device, args.compute, args.equal_length)
         rows = [("corpuskit", args.compute, "auto", ours[0], ours[1].correct)]
         if args.compute != "fp32":  # the reference: our fp32 scores, for "agree" and the cost
@@ -177,7 +212,7 @@ def main() -> None:
                 )
                 rows.append(("minicons", compute, str(batch), secs, ok))
     print(
-        f"{len(good)} pairs, {args.objective}, {args.size}, device {args.device}, "
+        f"{len(good)} pairs, {args.objective}, {args.arch} {args.size}, device {args.device}, "
         f"{args.threads} thread(s), corpuskit compute {args.compute}"
         + (", equal-length batches" if args.equal_length else "")
     )

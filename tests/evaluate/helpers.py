@@ -156,7 +156,7 @@ def minicons_masked(folder: Path, **model_options: Any):
     from minicons import scorer
     from transformers import AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(folder)
+    tok = AutoTokenizer.from_pretrained(folder, **model_options)  # it reads config.json too
     tok.batch_encode_plus = tok.__call__
     return scorer.MaskedLMScorer(str(folder), "cpu", tokenizer=tok, **model_options)
 

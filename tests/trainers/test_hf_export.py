@@ -102,7 +102,8 @@ def test_export_loads_where_trainers_is_not_installed(
         "from transformers import AutoModelForMaskedLM, AutoTokenizer\n"
         f"folder = {str(folder)!r}\n"
         "model = AutoModelForMaskedLM.from_pretrained(folder, trust_remote_code=True).eval()\n"
-        "ids = AutoTokenizer.from_pretrained(folder)(['the cat'], return_tensors='pt').input_ids\n"
+        "tok = AutoTokenizer.from_pretrained(folder, trust_remote_code=True)\n"
+        "ids = tok(['the cat'], return_tensors='pt').input_ids\n"
         "with torch.no_grad():\n"
         f"    torch.save(model(ids).logits, {str(saved)!r})\n"
     )

@@ -110,7 +110,13 @@ class CorpuskitEncoderPreTrainedModel(PreTrainedModel):
 
     base_model_prefix = BASE_PREFIX
     _tied_weights_keys = TIED_WEIGHTS
+    encoder_class: type[Encoder]  # each Auto class's module
     model: Encoder
+
+    def __init__(self, config: CorpuskitEncoderConfig):
+        super().__init__(config)
+        self.model = self.encoder_class(config.model_args())
+        self.post_init()
 
     def _init_weights(self, module: torch.nn.Module) -> None:
         # A fresh model from a config gets the trainer's initialisation; a loaded one its weights.
@@ -133,12 +139,8 @@ def _masked_loss(logits: torch.Tensor, labels: torch.Tensor | None) -> torch.Ten
 
 class LTGBERTForMaskedLM(CorpuskitEncoderPreTrainedModel):
     config_class = LTGBERTConfig
+    encoder_class = LTGBERT
     model: LTGBERT
-
-    def __init__(self, config: CorpuskitEncoderConfig):
-        super().__init__(config)
-        self.model = LTGBERT(config.model_args())
-        self.post_init()
 
     def forward(
         self,
@@ -153,12 +155,8 @@ class LTGBERTForMaskedLM(CorpuskitEncoderPreTrainedModel):
 
 class GPTBERTForMaskedLM(CorpuskitEncoderPreTrainedModel):
     config_class = GPTBERTConfig
+    encoder_class = GPTBERT
     model: GPTBERT
-
-    def __init__(self, config: CorpuskitEncoderConfig):
-        super().__init__(config)
-        self.model = GPTBERT(config.model_args())
-        self.post_init()
 
     def forward(
         self,
@@ -176,12 +174,8 @@ class GPTBERTForMaskedLM(CorpuskitEncoderPreTrainedModel):
 
 class GPTBERTForCausalLM(CorpuskitEncoderPreTrainedModel, GenerationMixin):
     config_class = GPTBERTConfig
+    encoder_class = GPTBERT
     model: GPTBERT
-
-    def __init__(self, config: CorpuskitEncoderConfig):
-        super().__init__(config)
-        self.model = GPTBERT(config.model_args())
-        self.post_init()
 
     def forward(
         self,
