@@ -169,3 +169,21 @@ def test_trainer_models_score_in_reduced_precision(
     tokens = np.array([len(t) for t in exact.token_logprobs(SENTENCES)])
     fast = MinimalPairScorer(model, compute=compute).sentence_scores(SENTENCES)
     assert (np.abs(fast - exact.sentence_scores(SENTENCES)) <= PER_TOKEN_TOLERANCE * tokens).all()
+
+
+def test_finetuning_pools_the_s_state_of_an_hf_gptbert(
+    exports: dict[str, Path], tmp_path: Path
+) -> None:
+    """Read as an HF masked LM, GPT-BERT's states move one right before the head; position 0
+    must still hold the <s> state that fine-tuning pools (not padding)."""
+    from trainers.evaluate.finetune import Classifier
+
+    folder = Path(shutil.copytree(exports["gptbert"], tmp_path / "gptbert"))
+    (folder / "trainers.json").unlink()
+    hf = load_scoring_model(folder, trust_remote_code=True)
+    ours = load_scoring_model(exports["gptbert"]).module
+    classifier = Classifier(hf, num_labels=2)
+    ids = hf.tokenizer(["the cat sees a song ."], return_tensors="pt").input_ids
+    with torch.no_grad():
+        pooled = ours.features(ids, causal=False)[:, 0]
+        assert torch.allclose(classifier(ids, torch.ones_like(ids)), classifier.classifier(pooled))

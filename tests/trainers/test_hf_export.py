@@ -27,10 +27,9 @@ def _batch(tok, side: str) -> dict[str, torch.Tensor]:
 
 
 def _mntp_as_bert(ours, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """GPT-BERT's bidirectional logits moved one right; row 0 is the head's bias alone."""
-    shifted = ours(ids, mask, causal=False)[:, :-1]
-    first = ours.lm_head.bias.expand(ids.shape[0], 1, -1)
-    return torch.cat([first, shifted], dim=1)
+    """GPT-BERT's bidirectional logits moved one right; row 0 repeats row 0 (the <s> state)."""
+    logits = ours(ids, mask, causal=False)
+    return torch.cat([logits[:, :1], logits[:, :-1]], dim=1)
 
 
 @pytest.mark.parametrize(

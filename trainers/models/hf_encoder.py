@@ -10,8 +10,8 @@ siblings import only torch and each other.
 - ``gptbert`` → ``AutoModelForCausalLM``: causal attention, ``logits[:, i]`` predicts token
   ``i + 1`` (the usual HF causal convention, so lm-eval and minicons read it as they read GPT-2);
   and ``AutoModelForMaskedLM``: bidirectional attention with the logits moved one position right,
-  so ``logits[:, i]`` predicts the (masked) token at ``i`` as a BERT's do. Position 0 has no
-  prediction (its logits are the head's bias alone); it holds ``<s>``, which is never scored.
+  so ``logits[:, i]`` predicts the (masked) token at ``i`` as a BERT's do. Position 0 holds
+  ``<s>``, which is never scored; its hidden state stays in place (its logits equal position 1's).
 """
 
 from __future__ import annotations
@@ -167,8 +167,10 @@ class GPTBERTForMaskedLM(CorpuskitEncoderPreTrainedModel):
     ) -> MaskedLMOutput:
         hidden = self.model.features(input_ids, attention_mask, causal=False)  # [:, i-1] → i
         # Moved before the head, not after, so that logits[:, i] is lm_head(hidden[:, i]) as in
-        # any BERT, and a caller may feed the head only the positions it reads.
-        logits = self.model.lm_head(F.pad(hidden[:, :-1], (0, 0, 1, 0)))
+        # any BERT, and a caller may feed the head only the positions it reads. Position 0 keeps
+        # its own state (the <s> state, a BERT's [CLS] for callers that pool it; GPT-BERT's own
+        # HF code repeats it the same way); its logits are position 1's, and <s> is never scored.
+        logits = self.model.lm_head(torch.cat([hidden[:, :1], hidden[:, :-1]], dim=1))
         return MaskedLMOutput(loss=_masked_loss(logits, labels), logits=logits)
 
 
