@@ -143,3 +143,14 @@ def test_bad_options_are_one_line_errors(gpt2_folders: list[Path]) -> None:
     )
     code, output = _invoke(str(gpt2_folders[0].parent / "nowhere"), "--tasks", str(TASK_FILE))
     assert code == 2 and output.startswith("error: ") and "model folder does not exist" in output
+
+
+def test_a_hub_id_gets_a_download_hint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no network at run time: scoring reads folders only
+    code, output = _invoke("ltg/ltg-bert-babylm", "--tasks", str(TASK_FILE))
+    assert code == 2
+    assert output.strip() == (
+        "error: ltg/ltg-bert-babylm: model folder does not exist (looked for "
+        "ltg/ltg-bert-babylm) (hint: to score the Hub model ltg/ltg-bert-babylm, download it "
+        "first: huggingface-cli download ltg/ltg-bert-babylm --local-dir models/ltg-bert-babylm)"
+    )

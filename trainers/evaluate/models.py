@@ -109,8 +109,16 @@ def load_scoring_model(
 
 def _load_hf(path: Path, objective: str | None, trust_remote_code: bool) -> ScoringModel:
     if not path.is_dir():
+        # Scoring never downloads (no network at run time); a Hub id is fetched once, by hand.
+        hub_id = len(path.parts) == 2 and not path.is_absolute() and not path.parent.exists()
+        hint = (
+            f"to score the Hub model {path.as_posix()}, download it first: "
+            f"huggingface-cli download {path.as_posix()} --local-dir models/{path.name}"
+            if hub_id
+            else None
+        )
         raise ScoringModelError(
-            f"model folder does not exist (looked for {path})", location=str(path)
+            f"model folder does not exist (looked for {path})", hint=hint, location=str(path)
         )
     config_file = path / "config.json"
     if not config_file.is_file():
