@@ -167,3 +167,20 @@ def test_log_bucket_encoder_round_trips_through_auto_class(
     with torch.no_grad():
         assert torch.allclose(hf(ids).logits, model(ids), atol=1e-5)
         assert torch.equal(again(ids), model(ids))
+
+
+@pytest.mark.parametrize("arch", ["gpt", "ltgbert", "gptbert"])
+def test_exports_keep_the_keys_transformers_4_reads(
+    finished_runs: dict[str, Path], arch: str
+) -> None:
+    """transformers 5 writes ``TokenizersBackend`` and keeps RoPE's base in ``rope_parameters``
+    only; 4.x (the BabyLM evaluation pipelines) knows neither, and would use a base of 10,000.
+    Checked by hand with 4.57.1 (docs/training.md); here, that the keys are written."""
+    folder = finished_runs[arch] / "model"
+    tok_config = json.loads((folder / "tokenizer_config.json").read_text())
+    assert tok_config["tokenizer_class"] == "PreTrainedTokenizerFast"
+    config = json.loads((folder / "config.json").read_text())
+    if arch == "gpt":
+        ours, _ = load_model(folder)
+        assert config["rope_theta"] == ours.args.rope_theta
+        assert config["rope_parameters"]["rope_theta"] == ours.args.rope_theta

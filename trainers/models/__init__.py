@@ -64,6 +64,25 @@ def export(model: nn.Module, tokenizer: PreTrainedTokenizerFast, folder: Path) -
         _export_encoder(model, folder)
     (folder / "trainers.json").write_text(json.dumps(meta, indent=2) + "\n")
     tokenizer.save_pretrained(folder)
+    _readable_by_transformers_4(folder, args)
+
+
+def _readable_by_transformers_4(folder: Path, args: ModelArgs) -> None:
+    """Keep the export loadable where transformers 4.x runs (the BabyLM evaluation pipelines).
+
+    transformers 5 names the tokenizer class ``TokenizersBackend``, which 4.x does not know
+    (``PreTrainedTokenizerFast`` is the same class in both), and keeps RoPE's base only inside
+    ``rope_parameters``, where 4.x does not look: it would silently use 10,000.
+    """
+    tok_config = folder / "tokenizer_config.json"
+    data = json.loads(tok_config.read_text())
+    data["tokenizer_class"] = "PreTrainedTokenizerFast"
+    tok_config.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    if args.arch == "gpt":
+        config_file = folder / "config.json"
+        config = json.loads(config_file.read_text())
+        config["rope_theta"] = args.rope_theta
+        config_file.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
 
 
 def load_model(path: str | Path) -> tuple[nn.Module, PreTrainedTokenizerFast]:
