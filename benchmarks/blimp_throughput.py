@@ -37,7 +37,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 # The evaluator tests' model makers, at benchmark sizes: one definition of "a tiny random model".
-from tests.evaluate.helpers import blimp_subset, save_tiny_bert, save_tiny_gpt2  # noqa: E402
+from tests.evaluate.helpers import (  # noqa: E402
+    blimp_subset,
+    save_tiny_bert,
+    save_tiny_gpt2,
+    save_trainer_export,
+)
 from trainers.evaluate.compute import COMPUTE, forward_precision  # noqa: E402
 from trainers.evaluate.scorer import PairScores  # noqa: E402
 
@@ -75,23 +80,9 @@ def save_trainer_model(
     folder: Path, arch: str, texts: list[str], vocab_size: int, layers: int, hidden: int, heads: int
 ) -> None:
     """Our own encoder, exported as training would (minicons loads it through its saved code)."""
-    from trainers.models import ModelArgs, build_model, export
-    from trainers.tokenizer import train_tokenizer, wrap
-
-    objective = "masked" if arch == "ltgbert" else "hybrid"
-    kind = "wordpiece" if arch == "ltgbert" else "bpe"
-    tok = wrap(train_tokenizer(iter(texts), kind, vocab_size, objective))
-    torch.manual_seed(0)
-    args = ModelArgs(
-        arch=arch,
-        vocab_size=len(tok),
-        n_layer=layers,
-        n_head=heads,
-        d_model=hidden,
-        d_ff=8 * hidden // 3,  # GEGLU: ≈ the parameters of a 4·hidden GELU FFN
-        block_size=128,
-    )
-    export(build_model(args).eval(), tok, folder)
+    shape = {"layers": layers, "hidden": hidden, "heads": heads, "block_size": 128}
+    # GEGLU with d_ff = 8·hidden/3 has ≈ the parameters of a 4·hidden GELU FFN.
+    save_trainer_export(folder, arch, texts, vocab_size=vocab_size, d_ff=8 * hidden // 3, **shape)
 
 
 def run_ours(

@@ -24,9 +24,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.evaluate.helpers import OWN_TEXT  # noqa: E402
-from trainers.models import ModelArgs, build_model, export  # noqa: E402
-from trainers.tokenizer import train_tokenizer, wrap  # noqa: E402
+from tests.evaluate.helpers import OWN_TEXT, save_trainer_export  # noqa: E402
 
 VARIANTS = [  # (name, arch, extra ModelArgs fields)
     ("gpt", "gpt", {"rope_theta": 500_000.0}),
@@ -66,23 +64,8 @@ print(json.dumps({"version": transformers.__version__, "rows": rows}))
 
 
 def export_variant(root: Path, name: str, arch: str, extra: dict) -> Path:
-    objective = {"gpt": "causal", "ltgbert": "masked", "gptbert": "hybrid"}[arch]
-    kind = "wordpiece" if arch == "ltgbert" else "bpe"
-    tok = wrap(train_tokenizer(iter(OWN_TEXT * 5), kind, 200, objective))
-    torch.manual_seed(0)
-    args = ModelArgs(
-        arch=arch,
-        vocab_size=len(tok),
-        n_layer=2,
-        n_head=2,
-        d_model=32,
-        d_ff=64,
-        block_size=64,
-        **extra,
-    )
-    model = build_model(args).eval()
     folder = root / name
-    export(model, tok, folder)
+    model, tok = save_trainer_export(folder, arch, OWN_TEXT * 5, **extra)
     texts = ["the cat sees a song .", "a dog"]
     batch = tok(texts, padding=True, return_tensors="pt")
     ids, mask = batch.input_ids, batch.attention_mask

@@ -147,6 +147,44 @@ def save_tiny_bert(
     return folder
 
 
+def save_trainer_export(
+    folder: Path,
+    arch: str,
+    texts: list[str],
+    *,
+    seed: int = 0,
+    vocab_size: int = 200,
+    layers: int = 2,
+    hidden: int = 32,
+    heads: int = 2,
+    d_ff: int = 64,
+    block_size: int = 64,
+    **extra: Any,
+) -> tuple[torch.nn.Module, Any]:
+    """One of the trainer's own models (random weights, seeded) exported as training exports it,
+    with the tokenizer its arch trains on ``texts``; returns (module, tokenizer)."""
+    from trainers.config import TrainConfig
+    from trainers.models import ModelArgs, build_model, export
+    from trainers.tokenizer import train_tokenizer, wrap
+
+    config = TrainConfig(arch=arch)  # the arch's tokenizer kind and objective, as training has
+    tok = wrap(train_tokenizer(iter(texts), config.tokenizer_kind, vocab_size, config.objective))
+    torch.manual_seed(seed)
+    args = ModelArgs(
+        arch=arch,
+        vocab_size=len(tok),
+        n_layer=layers,
+        n_head=heads,
+        d_model=hidden,
+        d_ff=d_ff,
+        block_size=block_size,
+        **extra,
+    )
+    model = build_model(args).eval()
+    export(model, tok, folder)
+    return model, tok
+
+
 def minicons_masked(folder: Path, **model_options: Any):
     """minicons' MaskedLMScorer on ``folder`` (options go to ``from_pretrained``).
 

@@ -8,16 +8,13 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-import torch
 from typer.testing import CliRunner
 
 from corpuskit.cli import app
-from tests.evaluate.helpers import OWN_TEXT, save_tiny_gpt2
+from tests.evaluate.helpers import OWN_TEXT, save_tiny_gpt2, save_trainer_export
 from trainers.evaluate.models import load_scoring_model
 from trainers.evaluate.runner import evaluate
 from trainers.model_eval import evaluate_model, model_digest
-from trainers.models import ModelArgs, build_model, export
-from trainers.tokenizer import train_tokenizer, wrap
 
 TASK_FILE = Path(__file__).parents[1] / "data" / "evaluate" / "agreement.jsonl"
 
@@ -32,13 +29,8 @@ def gpt2_folders(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 @pytest.fixture(scope="module")
 def ltgbert_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An ltgbert export copied without trainers.json: an HF folder with its own model code."""
-    tok = wrap(train_tokenizer(iter(OWN_TEXT * 5), "wordpiece", 200, "masked"))
-    torch.manual_seed(2)
-    args = ModelArgs(
-        arch="ltgbert", vocab_size=len(tok), n_layer=2, n_head=2, d_model=32, d_ff=64, block_size=64
-    )
     folder = tmp_path_factory.mktemp("ltgbert") / "model"
-    export(build_model(args).eval(), tok, folder)
+    save_trainer_export(folder, "ltgbert", OWN_TEXT * 5, seed=2)
     (folder / "trainers.json").unlink()
     return folder
 
@@ -126,11 +118,7 @@ def test_remote_code_needs_the_flag(ltgbert_folder: Path) -> None:
 
 def test_a_run_directory_stands_for_its_model(tmp_path: Path, gpt2_folders: list[Path]) -> None:
     run = tmp_path / "run"
-    tok = wrap(train_tokenizer(iter(OWN_TEXT * 5), "bpe", 200, "causal"))
-    args = ModelArgs(
-        arch="gpt", vocab_size=len(tok), n_layer=1, n_head=2, d_model=32, d_ff=64, block_size=64
-    )
-    export(build_model(args).eval(), tok, run / "model")
+    save_trainer_export(run / "model", "gpt", OWN_TEXT * 5, layers=1)
     outcome = evaluate_model(run, [str(TASK_FILE)])
     assert outcome.path == run / "model" and outcome.objective == "causal"
 

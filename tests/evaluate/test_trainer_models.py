@@ -14,25 +14,21 @@ import numpy as np
 import pytest
 import torch
 
-from tests.evaluate.helpers import OWN_TEXT, minicons_causal, minicons_masked
+from tests.evaluate.helpers import (
+    OWN_TEXT,
+    minicons_causal,
+    minicons_masked,
+    save_trainer_export,
+)
 from trainers.evaluate.errors import ScoringModelError
 from trainers.evaluate.models import load_scoring_model
 from trainers.evaluate.scorer import MinimalPairScorer
-from trainers.models import ModelArgs, build_model, export
-from trainers.tokenizer import train_tokenizer, wrap
 
 SENTENCES = [*OWN_TEXT, "A cat sees the dog.", "The dog sees a cat ."]
 
 
 def _export(folder: Path, arch: str) -> Path:
-    objective = {"gpt": "causal", "ltgbert": "masked", "gptbert": "hybrid"}[arch]
-    kind = "wordpiece" if arch == "ltgbert" else "bpe"
-    tok = wrap(train_tokenizer(iter(OWN_TEXT * 5), kind, 200, objective))
-    torch.manual_seed(1)
-    args = ModelArgs(
-        arch=arch, vocab_size=len(tok), n_layer=2, n_head=2, d_model=32, d_ff=64, block_size=64
-    )
-    export(build_model(args).eval(), tok, folder)
+    save_trainer_export(folder, arch, OWN_TEXT * 5, seed=1)
     return folder
 
 
