@@ -16,6 +16,7 @@ siblings import only torch and each other.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import torch
@@ -72,19 +73,11 @@ class CorpuskitEncoderConfig(PretrainedConfig):
         super().__init__(**kwargs)
 
     def model_args(self) -> ModelArgs:
-        return ModelArgs(
-            arch=self.arch,
-            vocab_size=self.vocab_size,
-            n_layer=self.n_layer,
-            n_head=self.n_head,
-            d_model=self.d_model,
-            d_ff=self.d_ff,
-            block_size=self.block_size,
-            dropout=self.dropout,
-            rel_positions=self.rel_positions,
-            rel_buckets=self.rel_buckets,
-            tie_embeddings=self.tie_word_embeddings,
-        )
+        # Every ModelArgs field is an attribute of the same name here but two: RoPE's base (gpt
+        # only, never an encoder's) and the tied head, which transformers names its own way.
+        names = {f.name for f in dataclasses.fields(ModelArgs)} - {"rope_theta", "tie_embeddings"}
+        shape = {name: getattr(self, name) for name in names}
+        return ModelArgs(**shape, tie_embeddings=self.tie_word_embeddings)
 
 
 # One config class per arch: transformers maps each config class to one model class per Auto
